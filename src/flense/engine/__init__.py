@@ -1,0 +1,1 @@
+"""Client side of a BuildKit engine: control API, session and file sync."""

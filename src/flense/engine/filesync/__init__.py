@@ -1,0 +1,1 @@
+"""File sync: sending local directories to BuildKit as fsutil packets."""
