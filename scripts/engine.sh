@@ -11,6 +11,7 @@
 set -euo pipefail
 
 state_dir=${FLENSE_ENGINE_STATE:-/var/lib/flense-engine}
+config_file=$state_dir/daemon.json
 log_file=${FLENSE_DOCKERD_LOG:-/var/log/flense-dockerd.log}
 docker=/usr/bin/docker
 
@@ -57,9 +58,35 @@ install_engine() {
         docker.io docker-cli docker-buildx >/dev/null
 }
 
+write_config() {
+    # BuildKit in Docker Engine 26 runs MergeOp and DiffOp only with the
+    # containerd image store ("requested feature mergeop has been disabled on
+    # the build server" otherwise). The system's /etc/docker/daemon.json is
+    # left as it is: its settings are copied into a file of our own, with the
+    # containerd-snapshotter feature turned on.
+    mkdir -p "$state_dir"
+    python3 - "$config_file" <<'PY'
+import json, os, sys
+target = sys.argv[1]
+config = {}
+if os.path.exists("/etc/docker/daemon.json"):
+    with open("/etc/docker/daemon.json") as f:
+        config = json.load(f)
+config.setdefault("features", {})["containerd-snapshotter"] = True
+with open(target + ".tmp", "w") as f:
+    json.dump(config, f, indent=2)
+os.replace(target + ".tmp", target)
+PY
+}
+
+uses_containerd_store() {
+    "$docker" info --format '{{json .DriverStatus}}' 2>/dev/null | grep -q 'io.containerd.snapshotter'
+}
+
 start_dockerd() {
-    log "starting dockerd (log: $log_file)"
-    nohup dockerd >"$log_file" 2>&1 &
+    write_config
+    log "starting dockerd with the containerd image store (log: $log_file)"
+    nohup dockerd --config-file "$config_file" >"$log_file" 2>&1 &
     for _ in $(seq 1 60); do
         if "$docker" version >/dev/null 2>&1; then
             return 0
@@ -80,6 +107,10 @@ running=$(engine_major || true)
 if [ -z "$running" ]; then
     start_dockerd
     running=$(engine_major)
+fi
+if ! uses_containerd_store; then
+    log "the running dockerd does not use the containerd image store, so BuildKit refuses MergeOp; stop dockerd and run this script again (it starts dockerd with --config-file $config_file)"
+    exit 1
 fi
 if [ "$running" -lt 26 ]; then
     log "the running engine is version $running; flense needs Docker Engine 26 or newer (stop it and run this script again)"
