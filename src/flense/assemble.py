@@ -1,0 +1,150 @@
+"""Assembly: place every component's output under the destination root.
+
+Each component's files are copied onto an empty filesystem, so a component
+never carries its builder's base image into the final image, and the copies
+are grouped into at most ``max_layers`` layers joined by one MergeOp.
+
+Grouping is deterministic and stable under change:
+
+* An *anchor* is a component whose destination contains another
+  component's destination (MediaWiki core at ``.``). Each anchor gets a group
+  of its own, ordered parents first, so a nested component's files always
+  land over its parent's.
+* Every other component (a *leaf*) goes to slot ``sha256(destination) mod S``
+  where ``S`` is the budget left after the anchors. Leaves never nest, so
+  their relative order does not matter. Changing, adding or removing a leaf
+  changes exactly one group; the others keep their cache keys and layers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from flense import llb
+from flense.builders import ComponentOutput
+from flense.manifest import Component
+
+# overlay2 refuses to run an image with more than about 120 layers
+# (moby/moby#26380). 100 leaves room for images built on top of ours.
+DEFAULT_MAX_LAYERS = 100
+
+AssembleMode = Literal["merge", "chain"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A built component and the absolute path its files land at."""
+
+    component: Component
+    output: ComponentOutput
+    target: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """Components whose copies form one layer of the final image."""
+
+    index: int
+    placements: tuple[Placement, ...]
+
+    @property
+    def name(self) -> str:
+        names = [placement.component.name for placement in self.placements]
+        shown = ", ".join(names[:3])
+        if len(names) > 3:
+            shown += f" and {len(names) - 3} more"
+        return f"[{shown}] copy"
+
+
+class LayerBudgetError(ValueError):
+    """The layer budget cannot hold the manifest's anchors."""
+
+
+def place(root: str, component: Component, output: ComponentOutput) -> Placement:
+    """Pair a component's output with the absolute path it lands at."""
+    target = posixpath.normpath(posixpath.join(root, component.destination))
+    return Placement(component, output, target)
+
+
+def plan_groups(placements: Sequence[Placement], max_layers: int) -> list[Group]:
+    """Split placements into at most ``max_layers`` groups, in merge order."""
+    if max_layers < 1:
+        raise LayerBudgetError(f"the layer budget must be at least 1, not {max_layers}")
+
+    targets = [placement.target for placement in placements]
+    anchors = [p for p in placements if _contains_another(p.target, targets)]
+    leaves = [p for p in placements if p not in anchors]
+
+    slots = max_layers - len(anchors)
+    if slots < 1 and leaves:
+        raise LayerBudgetError(
+            f"{len(anchors)} components contain other components and need a layer "
+            f"each, so a budget of {max_layers} layers leaves none for the other "
+            f"{len(leaves)}: raise the budget to at least {len(anchors) + 1}"
+        )
+
+    # Parents before children; the manifest order breaks ties.
+    anchors.sort(key=lambda p: _depth(p.target))
+    groups = [Group(index, (anchor,)) for index, anchor in enumerate(anchors)]
+
+    buckets: dict[int, list[Placement]] = {}
+    for leaf in leaves:
+        buckets.setdefault(_slot(leaf.target, slots), []).append(leaf)
+    for slot in sorted(buckets):
+        members = sorted(buckets[slot], key=lambda p: p.target)
+        groups.append(Group(len(groups), tuple(members)))
+    return groups
+
+
+def assemble(groups: Sequence[Group], *, mode: AssembleMode = "merge") -> llb.State:
+    """Return the final filesystem: every group's copies, in order.
+
+    ``merge`` copies each group onto scratch and joins the groups with one
+    MergeOp (BuildKit 0.10 and later), so a changed group is rebuilt and
+    re-exported alone. ``chain`` applies the groups one after another, for
+    engines without MergeOp; there a change re-runs every later group.
+    """
+    if mode == "merge":
+        layers = [
+            llb.scratch().file(_copies(group), name=group.name) for group in groups
+        ]
+        return llb.merge(layers, name=f"merge {len(layers)} layers")
+    state = llb.scratch()
+    for group in groups:
+        state = state.file(_copies(group), name=group.name)
+    return state
+
+
+def _copies(group: Group) -> llb.FileAction:
+    action: llb.FileAction | None = None
+    for placement in group.placements:
+        output = placement.output
+        options = {
+            "copy_dir_contents": True,
+            "create_dest_path": True,
+            "exclude": output.exclude,
+        }
+        if action is None:
+            action = llb.copy(output.state, output.path, placement.target, **options)
+        else:
+            action = action.copy(output.state, output.path, placement.target, **options)
+    assert action is not None, "a group always has at least one placement"
+    return action
+
+
+def _contains_another(target: str, targets: Sequence[str]) -> bool:
+    prefix = target.rstrip("/") + "/"
+    return any(other.startswith(prefix) for other in targets if other != target)
+
+
+def _depth(path: str) -> int:
+    return len([part for part in path.split("/") if part])
+
+
+def _slot(target: str, slots: int) -> int:
+    digest = hashlib.sha256(target.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % slots

@@ -1,0 +1,123 @@
+"""Run a compiled definition on BuildKit: outputs, progress and the result."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flense import llb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What `flense build` was asked to do, as parsed from its command line."""
+
+    definition: llb.Definition
+    context: Path
+    address: str | None = None
+    tags: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    progress: str = "auto"
+    no_cache: bool = False
+    export_cache: tuple[str, ...] = ()
+    import_cache: tuple[str, ...] = ()
+    # OCI image config (env, user, working dir, entrypoint...) for image
+    # outputs; None leaves BuildKit's default for a result with no config.
+    image_config: Mapping[str, object] | None = field(default=None)
+
+
+def run_build(request: BuildRequest) -> dict[str, str]:
+    """Build the request's definition and export it; return the exporter's response."""
+    from flense.engine.client import Client
+    from flense.engine.outputs import Output, parse_cache_entry, parse_output
+    from flense.engine.progress import Progress
+
+    outputs = [parse_output(spec) for spec in request.outputs]
+    if request.tags:
+        # The client turns "image" into dockerd's own "moby" exporter.
+        outputs.insert(0, Output(type="image", attrs={"name": ",".join(request.tags)}))
+    outputs = [_with_image_config(output, request.image_config) for output in outputs]
+    cache_exports = [parse_cache_entry(s, export=True) for s in request.export_cache]
+    cache_imports = [parse_cache_entry(s, export=False) for s in request.import_cache]
+
+    definition = request.definition.proto
+    if request.no_cache:
+        definition = _without_cache(definition)
+
+    started = time.monotonic()
+    with Client.connect(request.address) as client:
+        info = client.info()
+        log.info(
+            "building with %s %s (BuildKit %s)",
+            info.kind,
+            info.version,
+            info.buildkit_version,
+        )
+        if not outputs:
+            log.warning(
+                "no --tag or --output given: the result stays in the build cache only"
+            )
+
+        with Progress(request.progress) as progress:
+            try:
+                result = client.solve(
+                    definition,
+                    local_dirs={"context": request.context},
+                    outputs=outputs,
+                    cache_exports=cache_exports,
+                    cache_imports=cache_imports,
+                    on_status=progress.update,
+                )
+            except BaseException as error:
+                progress.finish(error=error)
+                raise
+            progress.finish(
+                result=_describe_result(result.exporter_response, request, outputs)
+            )
+    log.info("build finished in %.1fs", time.monotonic() - started)
+    return dict(result.exporter_response)
+
+
+def _with_image_config(
+    output: "Output", config: Mapping[str, object] | None
+) -> "Output":
+    from flense.engine.outputs import Output
+
+    if config is None or output.type not in ("moby", "image", "oci", "docker"):
+        return output
+    attrs = dict(output.attrs)
+    attrs["containerimage.config"] = json.dumps(config, sort_keys=True)
+    return Output(type=output.type, attrs=attrs, dest=output.dest)
+
+
+def _without_cache(definition: object) -> object:
+    from flense.llb.proto import ops_pb2
+
+    copy = ops_pb2.Definition()
+    copy.CopyFrom(definition)
+    for metadata in copy.metadata.values():
+        metadata.ignore_cache = True
+    return copy
+
+
+def _describe_result(
+    response: Mapping[str, str], request: BuildRequest, outputs: list
+) -> str:
+    parts = []
+    if request.tags:
+        parts.append("image " + ", ".join(request.tags))
+    for output in outputs:
+        if output.dest:
+            parts.append(f"{output.type} output in {output.dest}")
+    digest = response.get("containerimage.digest") or response.get(
+        "containerimage.config.digest"
+    )
+    if digest:
+        parts.append(digest)
+    return "; ".join(parts) if parts else "build cache only"

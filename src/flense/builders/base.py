@@ -1,0 +1,53 @@
+"""The builder interface and the table of builder kinds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flense import llb
+from flense.manifest import Component
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """What every builder needs besides its component."""
+
+    context: Path
+    exclude: tuple[str, ...]
+    # Name of the local source the client serves the context under;
+    # `buildctl build --local context=.` serves "context".
+    local_name: str = "context"
+
+
+@dataclass(frozen=True)
+class ComponentOutput:
+    """The files a component contributes: directory ``path`` of ``state``.
+
+    ``exclude`` lists patterns, relative to ``path``, that the assembler must
+    still drop while copying; it is empty when the excludes were already
+    applied while the files were transferred.
+    """
+
+    state: llb.State
+    path: str
+    exclude: tuple[str, ...] = ()
+
+
+Builder = Callable[[Component, BuildSettings], ComponentOutput]
+
+
+def builder_for(kind: str) -> Builder:
+    """Return the build function for a builder kind named in a manifest."""
+    # Imported here so that a manifest of copy components never loads the
+    # Blubber compiler.
+    if kind == "copy":
+        from flense.builders.copy import build_copy
+
+        return build_copy
+    if kind == "blubber":
+        from flense.builders.blubber import build_blubber
+
+        return build_blubber
+    raise ValueError(f"unknown builder {kind!r}")

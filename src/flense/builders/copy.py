@@ -1,0 +1,49 @@
+"""The ``copy`` builder: a component's source directory, as it is."""
+
+from __future__ import annotations
+
+from flense import llb
+from flense.builders.base import BuildSettings, ComponentOutput
+from flense.manifest import Component
+from flense.patterns import escape
+
+
+def component_local(
+    component: Component, settings: BuildSettings, *, step: str = "transfer"
+) -> llb.State:
+    """Return a local source that sends only this component's files.
+
+    The include pattern limits the transfer to the component's directory and
+    the manifest's excludes, re-anchored inside it, are applied by the
+    sender: excluded files never leave the client. A shared-key hint per
+    component lets the daemon diff each component against its own previous
+    transfer, so a rebuild sends only what changed.
+    """
+    include: list[str] = []
+    exclude = list(settings.exclude)
+    if component.source != ".":
+        prefix = escape(component.source)
+        include = [prefix]
+        exclude = [_anchor(pattern, prefix) for pattern in settings.exclude]
+    return llb.local(
+        settings.local_name,
+        include=include,
+        exclude=exclude,
+        shared_key_hint=f"flense:{component.source}",
+        name=f"[{component.name}] {step}",
+        description={"flense.component": component.name},
+    )
+
+
+def build_copy(component: Component, settings: BuildSettings) -> ComponentOutput:
+    """Build a copy component: its filtered source directory."""
+    local = component_local(component, settings)
+    path = "/" if component.source == "." else f"/{component.source}"
+    return ComponentOutput(state=local, path=path)
+
+
+def _anchor(pattern: str, prefix: str) -> str:
+    """Re-anchor an ignore-file pattern from a component root to the context."""
+    if pattern.startswith("!"):
+        return "!" + _anchor(pattern[1:], prefix)
+    return f"{prefix}/{pattern}"

@@ -1,0 +1,334 @@
+"""The ``flense`` command: compile, build and blubber subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from flense import __version__, llb
+from flense.assemble import DEFAULT_MAX_LAYERS, LayerBudgetError
+from flense.errors import FlenseError, UsageError
+
+log = logging.getLogger("flense")
+
+FORMATS = ("llb", "json", "dot")
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the command line and exit with its status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        status = args.run(args)
+    except FlenseError as error:
+        print(f"flense: error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        print("flense: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader of stdout went away (`flense compile | head`); say
+        # nothing more and do not let Python complain at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+    sys.exit(status)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flense",
+        description=(
+            "Compose one container image from many independently built "
+            "components with BuildKit."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"flense {__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log what flense does on stderr (-v: stages, -vv: debug detail)",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    compile_parser = commands.add_parser(
+        "compile",
+        help="write a manifest's LLB graph to stdout",
+        description=(
+            "Compile MANIFEST into one BuildKit LLB definition and write it to "
+            "stdout, ready for `buildctl build --local context=DIR`."
+        ),
+    )
+    _add_manifest_arguments(compile_parser)
+    _add_format_argument(compile_parser, FORMATS)
+    compile_parser.set_defaults(run=_run_compile)
+
+    build_parser = commands.add_parser(
+        "build",
+        help="build a manifest (or one Blubber variant) with BuildKit",
+        description=(
+            "Compile MANIFEST and build it with BuildKit: the engine embedded in "
+            "dockerd by default, or a buildkitd given by --addr or BUILDKIT_HOST."
+        ),
+    )
+    _add_manifest_arguments(build_parser)
+    _add_engine_arguments(build_parser)
+    build_parser.set_defaults(run=_run_build)
+
+    blubber_parser = commands.add_parser(
+        "blubber",
+        help="write one Blubber variant's LLB graph to stdout",
+        description=(
+            "Compile VARIANT of the Blubber config CONFIG and write its LLB to "
+            "stdout, like `blubber CONFIG VARIANT`."
+        ),
+    )
+    blubber_parser.add_argument("config", type=Path, metavar="CONFIG")
+    blubber_parser.add_argument("variant", metavar="VARIANT")
+    blubber_parser.add_argument(
+        "--context",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="build context the config's local files are read from (default: .)",
+    )
+    _add_format_argument(blubber_parser, (*FORMATS, "dockerfile"))
+    blubber_parser.set_defaults(run=_run_blubber)
+    return parser
+
+
+def _add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("manifest", type=Path, metavar="MANIFEST")
+    parser.add_argument(
+        "--context",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="directory component sources are relative to (default: .)",
+    )
+    parser.add_argument(
+        "--max-layers",
+        type=int,
+        default=DEFAULT_MAX_LAYERS,
+        metavar="N",
+        help=(
+            "maximum number of layers in the final image; components are grouped "
+            f"to stay under it (default: {DEFAULT_MAX_LAYERS})"
+        ),
+    )
+    parser.add_argument(
+        "--assemble",
+        choices=("merge", "chain"),
+        default="merge",
+        help=(
+            "join component layers with one MergeOp (default), or copy them one "
+            "after another, for engines older than BuildKit 0.10"
+        ),
+    )
+
+
+def _add_format_argument(
+    parser: argparse.ArgumentParser, formats: Sequence[str]
+) -> None:
+    parser.add_argument(
+        "--format",
+        choices=formats,
+        default="llb",
+        help=(
+            "llb: the binary definition `buildctl build` reads (default); json: "
+            "one readable object per op; dot: a graphviz graph"
+            + (
+                "; dockerfile: an equivalent Dockerfile"
+                if "dockerfile" in formats
+                else ""
+            )
+        ),
+    )
+
+
+def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--addr",
+        metavar="ADDRESS",
+        help=(
+            "BuildKit to use: unix:///path or tcp://host:port for a buildkitd, "
+            "docker://[socket] for dockerd's (default: $BUILDKIT_HOST, else the "
+            "Docker Engine at $DOCKER_HOST or /var/run/docker.sock)"
+        ),
+    )
+    parser.add_argument(
+        "-t",
+        "--tag",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="name the image and store it in the engine (repeatable)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help=(
+            "export the result, as buildctl does: type=local,dest=DIR; "
+            "type=tar,dest=FILE (- for stdout); type=image,name=NAME (repeatable)"
+        ),
+    )
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "tty", "plain", "quiet", "rawjson"),
+        default="auto",
+        help="progress display: tty on a terminal, plain lines otherwise (default: auto)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="run every step again instead of using the build cache",
+    )
+    parser.add_argument(
+        "--export-cache",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="export the build cache, as buildctl does: type=local,dest=DIR ...",
+    )
+    parser.add_argument(
+        "--import-cache",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="import a build cache, as buildctl does: type=local,src=DIR ...",
+    )
+    parser.add_argument(
+        "--variant",
+        metavar="VARIANT",
+        help="treat MANIFEST as a Blubber config and build this variant of it",
+    )
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING
+    if verbosity == 1:
+        level = logging.INFO
+    elif verbosity >= 2:
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="flense: %(levelname)s: %(message)s")
+
+
+def _compile_manifest(args: argparse.Namespace) -> llb.Definition:
+    from flense.compose import compose
+    from flense.manifest import load_manifest
+
+    context = _context_dir(args.context)
+    started = time.monotonic()
+    manifest = load_manifest(args.manifest, context)
+    try:
+        state = compose(manifest, max_layers=args.max_layers, mode=args.assemble)
+    except LayerBudgetError as error:
+        raise UsageError(f"--max-layers {args.max_layers}: {error}") from error
+    definition = llb.marshal(state)
+    log.info(
+        "compiled %s: %d components, %d ops in %.2fs",
+        args.manifest,
+        len(manifest.components),
+        len(definition.ops),
+        time.monotonic() - started,
+    )
+    return definition
+
+
+def _compile_blubber(
+    config: Path, variant: str, context: Path
+) -> tuple[llb.Definition, object]:
+    from flense.builders.blubber import compile_variant
+
+    return compile_variant(config, variant, _context_dir(context))
+
+
+def _run_compile(args: argparse.Namespace) -> int:
+    definition = _compile_manifest(args)
+    _write_definition(definition, args.format)
+    return 0
+
+
+def _run_blubber(args: argparse.Namespace) -> int:
+    if args.format == "dockerfile":
+        from flense.builders.blubber import render_dockerfile
+
+        _write_text(render_dockerfile(args.config, args.variant))
+        return 0
+    definition, _image_config = _compile_blubber(
+        args.config, args.variant, args.context
+    )
+    _write_definition(definition, args.format)
+    return 0
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from flense.build import BuildRequest, run_build
+
+    if args.variant is not None:
+        definition, image_config = _compile_blubber(
+            args.manifest, args.variant, args.context
+        )
+    else:
+        definition, image_config = _compile_manifest(args), None
+    request = BuildRequest(
+        definition=definition,
+        context=_context_dir(args.context),
+        address=args.addr,
+        tags=tuple(args.tag),
+        outputs=tuple(args.output),
+        progress=args.progress,
+        no_cache=args.no_cache,
+        export_cache=tuple(args.export_cache),
+        import_cache=tuple(args.import_cache),
+        image_config=image_config,
+    )
+    run_build(request)
+    return 0
+
+
+def _context_dir(path: Path) -> Path:
+    if not path.is_dir():
+        raise UsageError(
+            f"--context {path}: not a directory; give the directory that component "
+            "sources are relative to"
+        )
+    return path.resolve()
+
+
+def _write_definition(definition: llb.Definition, output_format: str) -> None:
+    if output_format == "json":
+        _write_text(definition.to_json())
+        return
+    if output_format == "dot":
+        _write_text(definition.to_dot(clusters=_component_cluster))
+        return
+    if sys.stdout.isatty():
+        raise UsageError(
+            "refusing to write binary LLB to a terminal: pipe it into "
+            "`buildctl build --local context=.`, or use --format json to read it"
+        )
+    sys.stdout.buffer.write(definition.to_bytes())
+    sys.stdout.buffer.flush()
+
+
+def _write_text(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def _component_cluster(digest: str, metadata: object) -> str | None:
+    description = getattr(metadata, "description", {})
+    return description.get("flense.component") if description else None

@@ -1,0 +1,33 @@
+"""The pipeline from a loaded manifest to the final image's LLB state."""
+
+from __future__ import annotations
+
+import logging
+
+from flense import llb
+from flense.assemble import AssembleMode, assemble, place, plan_groups
+from flense.builders import BuildSettings, builder_for
+from flense.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+
+def compose(
+    manifest: Manifest, *, max_layers: int, mode: AssembleMode = "merge"
+) -> llb.State:
+    """Build every component's subgraph and assemble them into one state."""
+    settings = BuildSettings(context=manifest.context, exclude=manifest.exclude)
+    placements = []
+    for component in manifest.components:
+        build = builder_for(component.builder)
+        output = build(component, settings)
+        placements.append(place(manifest.root, component, output))
+
+    groups = plan_groups(placements, max_layers)
+    log.info(
+        "assembling %d components in %d layers (%s)",
+        len(placements),
+        len(groups),
+        mode,
+    )
+    return assemble(groups, mode=mode)
