@@ -1,0 +1,406 @@
+"""The file-sync sender: serves ``/moby.filesync.v1.FileSync/DiffCopy``.
+
+The daemon calls DiffCopy when the build needs a ``local://<name>`` source.
+It names the directory and its filters in the request metadata and acts as
+the fsutil receiver, flense as the sender:
+
+1. flense sends one STAT packet per entry of the filtered tree in walk order
+   (IDs count every entry), then a STAT packet without a stat.
+2. Meanwhile the daemon compares the listing with its previous copy and sends
+   a REQ packet for each regular file whose contents it needs. flense sends
+   the file in DATA packets and an empty DATA packet as the end of that file.
+3. When the daemon has everything, it sends FIN and flense answers FIN.
+
+The walk, the requests and the file reads run in their own threads, and all
+outgoing packets pass through one bounded queue that the gRPC response
+iterator drains, so neither the listing nor a file is held in memory whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+import grpc
+
+from flense.engine.filesync import modes
+from flense.engine.filesync.walk import Entry, walk
+from flense.engine.proto import fsutil_pb2
+
+logger = logging.getLogger(__name__)
+
+FILE_SYNC_DIFF_COPY = "/moby.filesync.v1.FileSync/DiffCopy"
+
+# Request metadata keys (BuildKit session/filesync).
+KEY_DIR_NAME = "dir-name"
+KEY_INCLUDE_PATTERNS = "include-patterns"
+KEY_EXCLUDE_PATTERNS = "exclude-patterns"
+KEY_FOLLOW_PATHS = "followpaths"
+
+CHUNK_SIZE = 256 * 1024
+FILE_WORKERS = 4
+# Packets waiting for the gRPC stream; with CHUNK_SIZE this bounds buffered
+# file data per transfer to 16 MiB.
+QUEUE_SIZE = 64
+PUT_POLL_SECONDS = 0.5
+
+Packet = fsutil_pb2.Packet
+
+
+@dataclass(frozen=True)
+class TransferStats:
+    """Counts of one DiffCopy call: what flense sent to the daemon."""
+
+    dir_name: str
+    entries: int  # STAT packets, not counting the end of the listing
+    files_sent: int  # files whose contents the daemon requested
+    bytes_sent: int  # file content bytes
+    seconds: float
+
+
+class TransferError(Exception):
+    """A transfer failed; the message is sent to the daemon."""
+
+
+class _Cancelled(Exception):
+    """The RPC ended, so the threads of a transfer stop."""
+
+
+_DONE = object()
+
+
+def metadata_values(context: grpc.ServicerContext) -> dict[str, list[str]]:
+    """Collect request metadata into lists per key, decoding ``-encoded`` keys.
+
+    BuildKit v0.12+ URL-query-escapes the values of a key when any of them
+    contains non-ASCII characters and then sends ``<key>-encoded: 1``.
+    """
+    raw: dict[str, list[str]] = {}
+    for key, value in context.invocation_metadata() or ():
+        if isinstance(value, bytes):
+            continue
+        raw.setdefault(key, []).append(value)
+    decoded: dict[str, list[str]] = {}
+    for key, values in raw.items():
+        flag = raw.get(f"{key}-encoded", [""])[0]
+        if flag in ("1", "t", "T", "true", "TRUE", "True"):
+            decoded[key] = [unquote_plus(value) for value in values]
+        else:
+            decoded[key] = values
+    return decoded
+
+
+class FileSyncService:
+    """The FileSync handler of a session, serving the directories it is given."""
+
+    def __init__(
+        self,
+        local_dirs: Mapping[str, Path],
+        on_transfer: Callable[[TransferStats], None] | None = None,
+    ) -> None:
+        self._local_dirs = dict(local_dirs)
+        self._on_transfer = on_transfer
+
+    def method_handlers(self) -> dict[str, grpc.RpcMethodHandler]:
+        """Return the handler for ``FileSync/DiffCopy``, keyed by method name.
+
+        The method is declared with BytesMessage, but fsutil Packets travel
+        on it, so the (de)serializers are Packet's own.
+        """
+        return {
+            "DiffCopy": grpc.stream_stream_rpc_method_handler(
+                self.diff_copy,
+                request_deserializer=Packet.FromString,
+                response_serializer=Packet.SerializeToString,
+            )
+        }
+
+    def diff_copy(
+        self, requests: Iterator[Packet], context: grpc.ServicerContext
+    ) -> Iterator[Packet]:
+        options = metadata_values(context)
+        dir_name = (options.get(KEY_DIR_NAME) or [""])[0]
+        root = self._local_dirs.get(dir_name)
+        if root is None:
+            logger.warning("the daemon requested unknown local directory %r", dir_name)
+            context.abort(
+                grpc.StatusCode.NOT_FOUND, f"no access allowed to dir {dir_name!r}"
+            )
+            raise AssertionError("context.abort returned")
+        transfer = _Transfer(
+            dir_name,
+            root,
+            include=options.get(KEY_INCLUDE_PATTERNS, []),
+            exclude=options.get(KEY_EXCLUDE_PATTERNS, []),
+            follow_paths=options.get(KEY_FOLLOW_PATHS, []),
+            on_done=self._on_transfer,
+        )
+        return transfer.run(requests, context)
+
+
+class _Transfer:
+    """One DiffCopy call: walks the directory, serves requests, streams files."""
+
+    def __init__(
+        self,
+        dir_name: str,
+        root: Path,
+        *,
+        include: Sequence[str],
+        exclude: Sequence[str],
+        follow_paths: Sequence[str],
+        on_done: Callable[[TransferStats], None] | None,
+    ) -> None:
+        self.dir_name = dir_name
+        self.root = root
+        self.include = list(include)
+        self.exclude = list(exclude)
+        self.follow_paths = list(follow_paths)
+        self._on_done = on_done
+        self._outgoing: queue.Queue[object] = queue.Queue(QUEUE_SIZE)
+        self._file_requests: queue.Queue[tuple[int, str] | None] = queue.Queue()
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._requestable: dict[int, str] = {}
+        self._entries = 0
+        self._files_sent = 0
+        self._bytes_sent = 0
+        self._error: str | None = None
+
+    def run(
+        self, requests: Iterator[Packet], context: grpc.ServicerContext
+    ) -> Iterator[Packet]:
+        started = time.monotonic()
+        logger.info(
+            "sending local directory %r (%s) with %d include, %d exclude and "
+            "%d follow patterns",
+            self.dir_name,
+            self.root,
+            len(self.include),
+            len(self.exclude),
+            len(self.follow_paths),
+        )
+        context.add_callback(self._cancelled.set)
+        threads = [
+            threading.Thread(target=self._walk, name="filesync-walk", daemon=True),
+            threading.Thread(
+                target=self._read_requests,
+                args=(requests,),
+                name="filesync-requests",
+                daemon=True,
+            ),
+        ]
+        threads.extend(
+            threading.Thread(target=self._send_files, name="filesync-file", daemon=True)
+            for _ in range(FILE_WORKERS)
+        )
+        for thread in threads:
+            thread.start()
+
+        finished = False
+        try:
+            while True:
+                try:
+                    item = self._outgoing.get(timeout=PUT_POLL_SECONDS)
+                except queue.Empty:
+                    if self._cancelled.is_set():
+                        break
+                    continue
+                if item is _DONE:
+                    finished = True
+                    break
+                if isinstance(item, TransferError):
+                    self._error = str(item)
+                    yield Packet(type=fsutil_pb2.PACKET_ERR, data=str(item).encode())
+                    break
+                assert isinstance(item, Packet)
+                yield item
+        finally:
+            self._cancelled.set()
+            for _ in range(FILE_WORKERS):
+                self._file_requests.put(None)
+            seconds = time.monotonic() - started
+            stats = TransferStats(
+                self.dir_name,
+                self._entries,
+                self._files_sent,
+                self._bytes_sent,
+                seconds,
+            )
+            if finished:
+                logger.info(
+                    "sent local directory %r: %d entries, %d files, %d bytes in %.1f s",
+                    self.dir_name,
+                    stats.entries,
+                    stats.files_sent,
+                    stats.bytes_sent,
+                    seconds,
+                )
+            else:
+                logger.warning(
+                    "sending local directory %r stopped after %d entries, %d "
+                    "files, %d bytes: %s",
+                    self.dir_name,
+                    stats.entries,
+                    stats.files_sent,
+                    stats.bytes_sent,
+                    self._error or "the daemon ended the transfer",
+                )
+            if self._on_done is not None:
+                self._on_done(stats)
+        if self._error is not None:
+            context.abort(grpc.StatusCode.UNKNOWN, self._error)
+
+    def _put(self, item: object) -> None:
+        """Queue an outgoing item, giving up when the RPC has ended."""
+        while True:
+            if self._cancelled.is_set():
+                raise _Cancelled
+            try:
+                self._outgoing.put(item, timeout=PUT_POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+    def _fail(self, message: str) -> None:
+        with contextlib.suppress(_Cancelled):
+            self._put(TransferError(message))
+
+    def _walk(self) -> None:
+        try:
+            entries = walk(
+                self.root,
+                include=self.include,
+                exclude=self.exclude,
+                follow_paths=self.follow_paths,
+            )
+            for index, entry in enumerate(entries):
+                packet = Packet(type=fsutil_pb2.PACKET_STAT)
+                _fill_stat(packet.stat, entry, self.root)
+                if modes.is_regular(packet.stat.mode) and not entry.hardlink:
+                    with self._lock:
+                        self._requestable[index] = entry.path
+                self._entries = index + 1
+                self._put(packet)
+            self._put(Packet(type=fsutil_pb2.PACKET_STAT))
+        except _Cancelled:
+            return
+        # walk raises PatternSyntaxError, a ValueError, for a bad pattern.
+        except (OSError, ValueError, TransferError) as error:
+            logger.warning(
+                "walking local directory %r failed: %s", self.dir_name, error
+            )
+            self._fail(f"reading local directory {self.dir_name!r} failed: {error}")
+
+    def _read_requests(self, requests: Iterator[Packet]) -> None:
+        try:
+            for packet in requests:
+                if packet.type == fsutil_pb2.PACKET_REQ:
+                    with self._lock:
+                        path = self._requestable.pop(packet.ID, None)
+                    if path is None:
+                        self._fail(f"invalid file id {packet.ID}")
+                        return
+                    logger.debug("the daemon requested %s (id %d)", path, packet.ID)
+                    self._file_requests.put((packet.ID, path))
+                elif packet.type == fsutil_pb2.PACKET_FIN:
+                    self._put(Packet(type=fsutil_pb2.PACKET_FIN))
+                    self._put(_DONE)
+                    return
+                elif packet.type == fsutil_pb2.PACKET_ERR:
+                    self._fail(
+                        f"error from receiver: {packet.data.decode('utf-8', 'replace')}"
+                    )
+                    return
+            # The request stream ended without FIN: the daemon cancelled.
+            self._cancelled.set()
+        except _Cancelled:
+            return
+        except grpc.RpcError as error:
+            logger.debug("request stream of %r ended: %s", self.dir_name, error)
+            self._cancelled.set()
+
+    def _send_files(self) -> None:
+        while True:
+            request = self._file_requests.get()
+            if request is None or self._cancelled.is_set():
+                return
+            file_id, path = request
+            try:
+                self._send_file(file_id, path)
+            except _Cancelled:
+                return
+
+    def _send_file(self, file_id: int, path: str) -> None:
+        full_path = os.path.join(self.root, path)
+        try:
+            descriptor = os.open(full_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as error:
+            # fsutil's sender does the same: the file arrives empty.
+            logger.warning("cannot open %s, sending it empty: %s", full_path, error)
+        else:
+            with os.fdopen(descriptor, "rb", buffering=0) as file:
+                while True:
+                    chunk = file.read(CHUNK_SIZE)
+                    if not chunk:
+                        break
+                    self._put(
+                        Packet(type=fsutil_pb2.PACKET_DATA, ID=file_id, data=chunk)
+                    )
+                    with self._lock:
+                        self._bytes_sent += len(chunk)
+        self._put(Packet(type=fsutil_pb2.PACKET_DATA, ID=file_id))
+        with self._lock:
+            self._files_sent += 1
+
+
+def _fill_stat(stat: fsutil_pb2.Stat, entry: Entry, root: Path) -> None:
+    """Fill an fsutil Stat from a walk entry, as fsutil's Go sender would.
+
+    uid and gid are 0, as BuildKit's Go client rewrites them, because they are
+    part of the daemon's content checksums and the files' owners in the image.
+    """
+    info = entry.stat
+    try:
+        stat.path = entry.path
+        if entry.link_target is not None:
+            stat.linkname = entry.link_target
+    except UnicodeEncodeError as error:
+        # NOTE: Go sends such names as raw bytes; Python's protobuf accepts
+        # only valid UTF-8 in string fields, so flense cannot send them.
+        raise TransferError(
+            f"the name {os.fsencode(entry.path)!r} is not valid UTF-8, which "
+            f"flense cannot send to BuildKit; rename it or exclude it"
+        ) from error
+
+    stat.mode = modes.go_file_mode(info.st_mode)
+    if not entry.hardlink and not stat.mode & modes.MODE_DIR:
+        # A hardlink entry has size 0; the data travels with the first path.
+        stat.size = info.st_size
+    stat.modTime = info.st_mtime_ns
+    if stat.mode & modes.MODE_DEVICE:
+        stat.devmajor, stat.devminor = modes.device_numbers(info.st_rdev)
+    _fill_xattrs(stat, os.path.join(root, entry.path))
+
+
+def _fill_xattrs(stat: fsutil_pb2.Stat, path: str) -> None:
+    """Copy extended attributes, skipping ``com.apple.*`` as fsutil does."""
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith("com.apple."):
+            continue
+        try:
+            stat.xattrs[name] = os.getxattr(path, name, follow_symlinks=False)
+        except OSError:
+            continue
