@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flense import llb
+from flense.engine.filesync.sender import TransferStats
+from flense.engine.progress import VertexRecord
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,17 @@ class BuildRequest:
     image_config: Mapping[str, object] | None = field(default=None)
 
 
-def run_build(request: BuildRequest) -> dict[str, str]:
-    """Build the request's definition and export it; return the exporter's response."""
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What a finished build reports: exporter response, transfers and steps."""
+
+    exporter_response: dict[str, str]
+    transfers: tuple[TransferStats, ...]
+    vertices: tuple[VertexRecord, ...]
+
+
+def run_build(request: BuildRequest) -> BuildOutcome:
+    """Build the request's definition, export it, and report what happened."""
     from flense.engine.client import Client
     from flense.engine.outputs import Output, parse_cache_entry, parse_output
     from flense.engine.progress import Progress
@@ -81,7 +92,20 @@ def run_build(request: BuildRequest) -> dict[str, str]:
                 result=_describe_result(result.exporter_response, request, outputs)
             )
     log.info("build finished in %.1fs", time.monotonic() - started)
-    return dict(result.exporter_response)
+    for transfer in result.transfers:
+        log.info(
+            "sent %s: %d entries, %d files, %d bytes in %.2fs",
+            transfer.dir_name,
+            transfer.entries,
+            transfer.files_sent,
+            transfer.bytes_sent,
+            transfer.seconds,
+        )
+    return BuildOutcome(
+        exporter_response=dict(result.exporter_response),
+        transfers=tuple(result.transfers),
+        vertices=tuple(progress.vertices()),
+    )
 
 
 def _with_image_config(
