@@ -59,6 +59,12 @@ class Group:
             shown += f" and {len(names) - 3} more"
         return f"[{shown}] copy"
 
+    @property
+    def description(self) -> dict[str, str]:
+        """Vertex description entries that tie the group to its components."""
+        names = ", ".join(placement.component.name for placement in self.placements)
+        return {"flense.component": names}
+
 
 class LayerBudgetError(ValueError):
     """The layer budget cannot hold the manifest's anchors."""
@@ -115,7 +121,9 @@ def assemble(groups: Sequence[Group], *, mode: AssembleMode = "merge") -> llb.St
         return llb.merge(layers, name=f"merge {len(layers)} layers")
     state = llb.scratch()
     for group in groups:
-        state = state.file(_copies(group), name=group.name)
+        state = state.file(
+            _copies(group), name=group.name, description=group.description
+        )
     return state
 
 

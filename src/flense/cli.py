@@ -134,6 +134,14 @@ def _add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
             "after another, for engines older than BuildKit 0.10"
         ),
     )
+    parser.add_argument(
+        "--single-context",
+        action="store_true",
+        help=(
+            "send the whole context as one transfer and apply the excludes while "
+            "copying, as the 2020 prototype did (slower; for comparison)"
+        ),
+    )
 
 
 def _add_format_argument(
@@ -233,7 +241,12 @@ def _compile_manifest(args: argparse.Namespace) -> llb.Definition:
     started = time.monotonic()
     manifest = load_manifest(args.manifest, context)
     try:
-        state = compose(manifest, max_layers=args.max_layers, mode=args.assemble)
+        state = compose(
+            manifest,
+            max_layers=args.max_layers,
+            mode=args.assemble,
+            single_context=args.single_context,
+        )
     except LayerBudgetError as error:
         raise UsageError(f"--max-layers {args.max_layers}: {error}") from error
     definition = llb.marshal(state)

@@ -13,10 +13,18 @@ log = logging.getLogger(__name__)
 
 
 def compose(
-    manifest: Manifest, *, max_layers: int, mode: AssembleMode = "merge"
+    manifest: Manifest,
+    *,
+    max_layers: int,
+    mode: AssembleMode = "merge",
+    single_context: bool = False,
 ) -> llb.State:
     """Build every component's subgraph and assemble them into one state."""
-    settings = BuildSettings(context=manifest.context, exclude=manifest.exclude)
+    settings = BuildSettings(
+        context=manifest.context,
+        exclude=manifest.exclude,
+        single_context=single_context,
+    )
     placements = []
     for component in manifest.components:
         build = builder_for(component.builder)

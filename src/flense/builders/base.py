@@ -19,6 +19,9 @@ class BuildSettings:
     # Name of the local source the client serves the context under;
     # `buildctl build --local context=.` serves "context".
     local_name: str = "context"
+    # Send the whole context as one local source and apply the excludes
+    # while copying, as the 2020 prototype did. Slower: kept to measure it.
+    single_context: bool = False
 
 
 @dataclass(frozen=True)

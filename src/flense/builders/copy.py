@@ -37,9 +37,19 @@ def component_local(
 
 def build_copy(component: Component, settings: BuildSettings) -> ComponentOutput:
     """Build a copy component: its filtered source directory."""
-    local = component_local(component, settings)
     path = "/" if component.source == "." else f"/{component.source}"
-    return ComponentOutput(state=local, path=path)
+    if settings.single_context:
+        return ComponentOutput(
+            state=whole_context(settings), path=path, exclude=settings.exclude
+        )
+    return ComponentOutput(state=component_local(component, settings), path=path)
+
+
+def whole_context(settings: BuildSettings) -> llb.State:
+    """Return one unfiltered local source for the whole context."""
+    return llb.local(
+        settings.local_name, shared_key_hint="flense:context", name="[context] transfer"
+    )
 
 
 def _anchor(pattern: str, prefix: str) -> str:
