@@ -116,7 +116,10 @@ def assemble(groups: Sequence[Group], *, mode: AssembleMode = "merge") -> llb.St
     """
     if mode == "merge":
         layers = [
-            llb.scratch().file(_copies(group), name=group.name) for group in groups
+            llb.scratch().file(
+                _copies(group), name=group.name, description=group.description
+            )
+            for group in groups
         ]
         return llb.merge(layers, name=f"merge {len(layers)} layers")
     state = llb.scratch()

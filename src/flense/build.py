@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flense import llb
+from flense.engine.client import Client
 from flense.engine.filesync.sender import TransferStats
-from flense.engine.progress import VertexRecord
+from flense.engine.outputs import Output, parse_cache_entry, parse_output
+from flense.engine.progress import Progress, VertexRecord
+from flense.llb.proto import ops_pb2
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +48,6 @@ class BuildOutcome:
 
 def run_build(request: BuildRequest) -> BuildOutcome:
     """Build the request's definition, export it, and report what happened."""
-    from flense.engine.client import Client
-    from flense.engine.outputs import Output, parse_cache_entry, parse_output
-    from flense.engine.progress import Progress
-
     outputs = [parse_output(spec) for spec in request.outputs]
     if request.tags:
         # The client turns "image" into dockerd's own "moby" exporter.
@@ -108,11 +107,7 @@ def run_build(request: BuildRequest) -> BuildOutcome:
     )
 
 
-def _with_image_config(
-    output: "Output", config: Mapping[str, object] | None
-) -> "Output":
-    from flense.engine.outputs import Output
-
+def _with_image_config(output: Output, config: Mapping[str, object] | None) -> Output:
     if config is None or output.type not in ("moby", "image", "oci", "docker"):
         return output
     attrs = dict(output.attrs)
@@ -120,9 +115,7 @@ def _with_image_config(
     return Output(type=output.type, attrs=attrs, dest=output.dest)
 
 
-def _without_cache(definition: object) -> object:
-    from flense.llb.proto import ops_pb2
-
+def _without_cache(definition: ops_pb2.Definition) -> ops_pb2.Definition:
     copy = ops_pb2.Definition()
     copy.CopyFrom(definition)
     for metadata in copy.metadata.values():

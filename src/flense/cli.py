@@ -196,7 +196,9 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         "--progress",
         choices=("auto", "tty", "plain", "quiet", "rawjson"),
         default="auto",
-        help="progress display: tty on a terminal, plain lines otherwise (default: auto)",
+        help=(
+            "progress display: tty on a terminal, plain lines otherwise (default: auto)"
+        ),
     )
     parser.add_argument(
         "--no-cache",

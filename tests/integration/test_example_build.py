@@ -110,7 +110,9 @@ def test_export_matches_sources_minus_excludes(example, tmp_path):
     expected = expected_tree(example)
     missing = sorted(set(expected) - set(exported))
     extra = sorted(set(exported) - set(expected))
-    different = sorted(p for p in expected if p in exported and exported[p] != expected[p])
+    different = sorted(
+        p for p in expected if p in exported and exported[p] != expected[p]
+    )
 
     assert missing == []
     assert extra == []
@@ -122,9 +124,7 @@ def test_export_keeps_links_modes_and_names(example, tmp_path):
     root = tmp_path / ROOT
 
     links = [p for p in root.rglob("*") if p.is_symlink()]
-    executables = [
-        p for p in root.rglob("*") if p.is_file() and os.access(p, os.X_OK)
-    ]
+    executables = [p for p in root.rglob("*") if p.is_file() and os.access(p, os.X_OK)]
     empty_dirs = [p for p in root.rglob("*") if p.is_dir() and not any(p.iterdir())]
     spaced = [p for p in root.rglob("* *")]
     non_ascii = [p for p in root.rglob("*") if not p.name.isascii()]

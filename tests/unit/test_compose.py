@@ -11,9 +11,9 @@ from flense import llb
 from flense.assemble import LayerBudgetError, place, plan_groups
 from flense.builders import ComponentOutput
 from flense.compose import compose
+from flense.errors import Location
 from flense.manifest import load_manifest
 from flense.manifest.model import Component
-from flense.errors import Location
 
 MANIFEST = """\
 destination:

@@ -210,9 +210,6 @@ class _StageBuilder:
             return f"[{self.stage.name}] {step}"
         return f"[{self.label}] {self.stage.name}: {step}"
 
-    def _metadata(self, step: str) -> dict[str, object]:
-        return {"name": self._name(step), "description": self.description or None}
-
     # --- state ----------------------------------------------------------------
 
     def _start(self) -> None:
@@ -222,7 +219,9 @@ class _StageBuilder:
         else:
             config = self.base.config
             self.state = llb.image(
-                self.base.reference, name=self._name(f"from {self.base.reference}")
+                self.base.reference,
+                name=self._name(f"from {self.base.reference}"),
+                description=self.description,
             )
         for entry in config.env:
             name, _, value = entry.partition("=")
@@ -281,7 +280,9 @@ class _StageBuilder:
                 self._copy(source, source_name, sources, destination, owner, exclude)
             case MakeFile(path=path, mode=mode, content=content):
                 self.state = self.state.file(
-                    llb.mkfile(path, mode, content), **self._metadata(f"file {path}")
+                    llb.mkfile(path, mode, content),
+                    name=self._name(f"file {path}"),
+                    description=self.description,
                 )
             case Entrypoint() | Label():
                 pass  # image config only, see replay()
@@ -296,7 +297,6 @@ class _StageBuilder:
         mounts: Sequence[Mount],
         text: str,
         extra_mounts: Sequence[llb.Mount] = (),
-description=self.description,
     ) -> None:
         user = self.state.user or "0"
         prompt = "#" if user in ("0", "root") else f"@{user} $"
@@ -304,7 +304,7 @@ description=self.description,
             args,
             mounts=[*(self._mount(mount) for mount in mounts), *extra_mounts],
             name=self._name(f"{prompt} {text}"),
-description=self.description,
+            description=self.description,
         ).root
 
     def _run_script(self, script: RunScript, mounts: Sequence[Mount]) -> None:
@@ -312,7 +312,7 @@ description=self.description,
         script_state = llb.scratch().file(
             llb.mkfile("/script", SCRIPT_FILE_MODE, script.script),
             name=self._name(f"script {short}"),
-description=self.description,
+            description=self.description,
         )
         script_mount = llb.bind(f"/{script.digest}", script_state, readonly=True)
         self._run((script.path,), mounts, f"[script {short}]", [script_mount])
@@ -320,7 +320,7 @@ description=self.description,
     def _mount(self, mount: Mount) -> llb.Mount:
         match mount:
             case BindMount(
-                origin=origin, destination=destination, source=source, readonly=ro
+                origin=origin, destination=destination, source=path, readonly=ro
             ):
                 state, _ = self._origin(origin)
                 # Writes to a builder mount are discarded, as in Blubber, so
@@ -328,7 +328,7 @@ description=self.description,
                 return llb.bind(
                     self._mount_destination(destination),
                     state,
-                    selector=self._expand(source),
+                    selector=self._expand(path),
                     readonly=ro,
                     output=False,
                 )
@@ -337,24 +337,24 @@ description=self.description,
             ):
                 expanded = self._expand(destination)
                 uid, gid = self._numeric_owner(owner)
-                source: llb.State | None = None
+                cache_source: llb.State | None = None
                 selector = ""
                 if uid != 0 or gid != 0:
-                    source = llb.scratch().file(
+                    cache_source = llb.scratch().file(
                         llb.mkdir(
                             CACHE_SOURCE_DIRECTORY,
                             CACHE_SOURCE_MODE,
                             owner=llb.Owner(uid, gid),
                         ),
                         name=self._name(f"cache directory owned by {uid}:{gid}"),
-description=self.description,
+                        description=self.description,
                     )
                     selector = CACHE_SOURCE_DIRECTORY
                 return llb.cache_mount(
                     self._mount_destination(destination),
                     cache_id or expanded,
                     sharing,
-                    source=source,
+                    source=cache_source,
                     selector=selector,
                 )
         raise TypeError(f"not a Blubber mount: {mount!r}")
@@ -382,7 +382,11 @@ description=self.description,
                 assert name in self.final_states, f"stage {name} is built first"
                 return self.final_states[name], name
             case ImageSource(reference=reference):
-                image = llb.image(reference, **self._metadata(f"from {reference}"))
+                image = llb.image(
+                    reference,
+                    name=self._name(f"from {reference}"),
+                    description=self.description,
+                )
                 return image, reference
         raise TypeError(f"not a Blubber source: {origin!r}")
 
@@ -400,22 +404,24 @@ description=self.description,
             owner_text = self._expand(f"{owner.uid}:{owner.gid}")
         action: llb.FileAction | None = None
         for path in sources:
-            options = {
-                "owner": owner_text,
-                "follow_symlinks": True,
-                "copy_dir_contents": True,
-                "create_dest_path": True,
-                "allow_wildcard": True,
-                "allow_empty_wildcard": True,
-                "exclude": exclude,
-            }
-            if action is None:
-                action = llb.copy(source, path, destination, **options)
-            else:
-                action = action.copy(source, path, destination, **options)
+            copy = llb.copy if action is None else action.copy
+            action = copy(
+                source,
+                path,
+                destination,
+                owner=owner_text,
+                follow_symlinks=True,
+                copy_dir_contents=True,
+                create_dest_path=True,
+                allow_wildcard=True,
+                allow_empty_wildcard=True,
+                exclude=exclude,
+            )
         assert action is not None, "a copy instruction has at least one source"
         step = f"copy {source_name}:[{', '.join(sources)}] -> {destination}"
-        self.state = self.state.file(action, **self._metadata(step))
+        self.state = self.state.file(
+            action, name=self._name(step), description=self.description
+        )
 
 
 def _to_int(text: str) -> int:
