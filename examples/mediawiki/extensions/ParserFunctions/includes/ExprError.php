@@ -1,0 +1,8 @@
+<?php
+
+namespace ExampleWiki\Extension\ParserFunctions;
+
+use RuntimeException;
+
+class ExprError extends RuntimeException {
+}

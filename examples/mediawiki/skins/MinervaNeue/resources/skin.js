@@ -1,0 +1,23 @@
+/**
+ * MinervaNeue: collapse the sidebar on narrow screens and remember the choice.
+ */
+( function () {
+	'use strict';
+
+	var key = 'minervaneue-sidebar-collapsed';
+	var root = document.documentElement;
+
+	if ( window.localStorage && window.localStorage.getItem( key ) === '1' ) {
+		root.classList.add( 'minervaneue-sidebar-collapsed' );
+	}
+
+	document.addEventListener( 'click', function ( event ) {
+		if ( !event.target.closest( '.minervaneue-sidebar-toggle' ) ) {
+			return;
+		}
+		var collapsed = root.classList.toggle( 'minervaneue-sidebar-collapsed' );
+		if ( window.localStorage ) {
+			window.localStorage.setItem( key, collapsed ? '1' : '0' );
+		}
+	} );
+}() );
