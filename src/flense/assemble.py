@@ -19,6 +19,7 @@ Grouping is deterministic and stable under change:
 from __future__ import annotations
 
 import hashlib
+import logging
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from typing import Literal
 from flense import llb
 from flense.builders import ComponentOutput
 from flense.manifest import Component
+
+log = logging.getLogger(__name__)
 
 # overlay2 refuses to run an image with more than about 120 layers
 # (moby/moby#26380). 100 leaves room for images built on top of ours.
@@ -67,7 +70,7 @@ class Group:
 
 
 class LayerBudgetError(ValueError):
-    """The layer budget cannot hold the manifest's anchors."""
+    """The layer budget is not a positive number."""
 
 
 def place(root: str, component: Component, output: ComponentOutput) -> Placement:
@@ -85,24 +88,47 @@ def plan_groups(placements: Sequence[Placement], max_layers: int) -> list[Group]
     anchors = [p for p in placements if _contains_another(p.target, targets)]
     leaves = [p for p in placements if p not in anchors]
 
-    slots = max_layers - len(anchors)
-    if slots < 1 and leaves:
-        raise LayerBudgetError(
-            f"{len(anchors)} components contain other components and need a layer "
-            f"each, so a budget of {max_layers} layers leaves none for the other "
-            f"{len(leaves)}: raise the budget to at least {len(anchors) + 1}"
-        )
-
     # Parents before children; the manifest order breaks ties.
     anchors.sort(key=lambda p: _depth(p.target))
-    groups = [Group(index, (anchor,)) for index, anchor in enumerate(anchors)]
 
+    slots = max_layers - len(anchors)
+    if slots < 1 and leaves:
+        return _split_in_order(anchors, leaves, max_layers)
+
+    groups = [Group(index, (anchor,)) for index, anchor in enumerate(anchors)]
     buckets: dict[int, list[Placement]] = {}
     for leaf in leaves:
         buckets.setdefault(_slot(leaf.target, slots), []).append(leaf)
     for slot in sorted(buckets):
         members = sorted(buckets[slot], key=lambda p: p.target)
         groups.append(Group(len(groups), tuple(members)))
+    return groups
+
+
+def _split_in_order(
+    anchors: list[Placement], leaves: list[Placement], max_layers: int
+) -> list[Group]:
+    """Cut the whole merge order into ``max_layers`` consecutive groups.
+
+    Used when the budget cannot give every anchor a layer of its own. Groups
+    then shift when a component is added or removed, so more than one layer
+    may change; a budget above the number of anchors avoids that.
+    """
+    ordered = anchors + sorted(leaves, key=lambda p: p.target)
+    log.info(
+        "a budget of %d layers is below the %d components that contain others "
+        "plus one, so components are grouped in merge order",
+        max_layers,
+        len(anchors),
+    )
+    size, remainder = divmod(len(ordered), max_layers)
+    groups: list[Group] = []
+    start = 0
+    for index in range(max_layers):
+        end = start + size + (1 if index < remainder else 0)
+        if end > start:
+            groups.append(Group(len(groups), tuple(ordered[start:end])))
+        start = end
     return groups
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +13,8 @@ from flense import llb
 from flense.engine.client import Client
 from flense.engine.filesync.sender import TransferStats
 from flense.engine.outputs import Output, parse_cache_entry, parse_output
-from flense.engine.progress import Progress, VertexRecord
+from flense.engine.progress import Progress, VertexRecord, format_bytes
+from flense.engine.solve import SolveResult
 from flense.llb.proto import ops_pb2
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 class BuildRequest:
     """What `flense build` was asked to do, as parsed from its command line."""
 
-    definition: llb.Definition
+    # A definition, or a function that compiles one for the engine's
+    # capabilities (the manifest compiler picks merge or chain assembly).
+    definition: llb.Definition | Callable[[frozenset[str]], llb.Definition]
     context: Path
     address: str | None = None
     tags: tuple[str, ...] = ()
@@ -56,10 +59,6 @@ def run_build(request: BuildRequest) -> BuildOutcome:
     cache_exports = [parse_cache_entry(s, export=True) for s in request.export_cache]
     cache_imports = [parse_cache_entry(s, export=False) for s in request.import_cache]
 
-    definition = request.definition.proto
-    if request.no_cache:
-        definition = _without_cache(definition)
-
     started = time.monotonic()
     with Client.connect(request.address) as client:
         info = client.info()
@@ -69,6 +68,12 @@ def run_build(request: BuildRequest) -> BuildOutcome:
             info.version,
             info.buildkit_version,
         )
+        compiled = request.definition
+        if not isinstance(compiled, llb.Definition):
+            compiled = compiled(info.caps)
+        definition = compiled.proto
+        if request.no_cache:
+            definition = _without_cache(definition)
         if not outputs:
             log.warning(
                 "no --tag or --output given: the result stays in the build cache only"
@@ -87,9 +92,7 @@ def run_build(request: BuildRequest) -> BuildOutcome:
             except BaseException as error:
                 progress.finish(error=error)
                 raise
-            progress.finish(
-                result=_describe_result(result.exporter_response, request, outputs)
-            )
+            progress.finish(result=_describe_result(result, request, outputs))
     log.info("build finished in %.1fs", time.monotonic() - started)
     for transfer in result.transfers:
         log.info(
@@ -124,9 +127,15 @@ def _without_cache(definition: ops_pb2.Definition) -> ops_pb2.Definition:
 
 
 def _describe_result(
-    response: Mapping[str, str], request: BuildRequest, outputs: list
+    result: SolveResult, request: BuildRequest, outputs: list[Output]
 ) -> str:
-    parts = []
+    response = result.exporter_response
+    files = sum(transfer.files_sent for transfer in result.transfers)
+    size = sum(transfer.bytes_sent for transfer in result.transfers)
+    parts = [
+        f"sent {files} changed {'file' if files == 1 else 'files'} "
+        f"({format_bytes(size)}) in {len(result.transfers)} transfers"
+    ]
     if request.tags:
         parts.append("image " + ", ".join(request.tags))
     for output in outputs:
@@ -137,4 +146,6 @@ def _describe_result(
     )
     if digest:
         parts.append(digest)
-    return "; ".join(parts) if parts else "build cache only"
+    if len(parts) == 1:
+        parts.append("kept in the build cache only")
+    return "; ".join(parts)

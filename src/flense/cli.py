@@ -8,12 +8,16 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from flense import __version__, llb
 from flense.assemble import DEFAULT_MAX_LAYERS, LayerBudgetError
 from flense.errors import FlenseError, UsageError
+
+if TYPE_CHECKING:
+    from flense.manifest import Manifest
 
 log = logging.getLogger("flense")
 
@@ -127,11 +131,13 @@ def _add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--assemble",
-        choices=("merge", "chain"),
-        default="merge",
+        choices=("auto", "merge", "chain"),
+        default="auto",
         help=(
-            "join component layers with one MergeOp (default), or copy them one "
-            "after another, for engines older than BuildKit 0.10"
+            "merge: join component layers with one MergeOp; chain: copy them one "
+            "after another, for engines without MergeOp (BuildKit older than 0.10, "
+            "or Docker Engine without the containerd image store); auto (default): "
+            "merge, unless `flense build` finds that the engine lacks MergeOp"
         ),
     )
     parser.add_argument(
@@ -235,18 +241,27 @@ def _configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="flense: %(levelname)s: %(message)s")
 
 
-def _compile_manifest(args: argparse.Namespace) -> llb.Definition:
-    from flense.compose import compose
+def _load_manifest(args: argparse.Namespace) -> Manifest:
     from flense.manifest import load_manifest
 
-    context = _context_dir(args.context)
+    return load_manifest(args.manifest, _context_dir(args.context))
+
+
+def _compile_manifest(
+    args: argparse.Namespace,
+    manifest: Manifest | None = None,
+    engine_caps: frozenset[str] | None = None,
+) -> llb.Definition:
+    from flense.compose import compose
+
     started = time.monotonic()
-    manifest = load_manifest(args.manifest, context)
+    if manifest is None:
+        manifest = _load_manifest(args)
     try:
         state = compose(
             manifest,
             max_layers=args.max_layers,
-            mode=args.assemble,
+            mode=_assemble_mode(args.assemble, engine_caps),
             single_context=args.single_context,
         )
     except LayerBudgetError as error:
@@ -260,6 +275,27 @@ def _compile_manifest(args: argparse.Namespace) -> llb.Definition:
         time.monotonic() - started,
     )
     return definition
+
+
+def _assemble_mode(requested: str, engine_caps: frozenset[str] | None) -> str:
+    """Choose merge or chain assembly for the engine, when it is known."""
+    has_merge = engine_caps is None or "mergeop" in engine_caps
+    if requested == "merge" and not has_merge:
+        raise UsageError(
+            "--assemble merge: this engine does not run MergeOp; use --assemble "
+            "chain, or start dockerd with the containerd image store "
+            '(features: {"containerd-snapshotter": true}; scripts/engine.sh does)'
+        )
+    if requested != "auto":
+        return requested
+    if has_merge:
+        return "merge"
+    log.warning(
+        "the engine does not run MergeOp, so components are copied one after "
+        "another and a change re-runs every later layer; start dockerd with the "
+        "containerd image store to join them with one MergeOp"
+    )
+    return "chain"
 
 
 def _compile_blubber(
@@ -297,7 +333,19 @@ def _run_build(args: argparse.Namespace) -> int:
             args.manifest, args.variant, args.context
         )
     else:
-        definition, image_config = _compile_manifest(args), None
+        # The manifest is checked now and compiled once the engine's
+        # capabilities are known.
+        manifest = _load_manifest(args)
+        definition = partial(_compile_manifest, args, manifest)
+        image_config = None
+    for tag in args.tag:
+        try:
+            llb.normalize_image_reference(tag)
+        except ValueError as error:
+            raise UsageError(
+                f"--tag {tag!r}: {error}; use a name such as mw:dev or "
+                "registry.example/mediawiki:1.43"
+            ) from error
     request = BuildRequest(
         definition=definition,
         context=_context_dir(args.context),

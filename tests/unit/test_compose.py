@@ -199,6 +199,29 @@ def test_nested_anchor_after_parent():
     assert targets == ["/srv/mediawiki", "/srv/mediawiki/extensions/VE"]
 
 
-def test_budget_too_small_for_anchors():
-    with pytest.raises(LayerBudgetError, match="at least 3"):
-        plan_groups(_placements([".", "extensions/VE", "extensions/VE/x"]), 2)
+def test_budget_below_anchors_keeps_order():
+    placements = _placements([".", "extensions/VE", "extensions/VE/x", "skins/A"])
+
+    groups = plan_groups(placements, 2)
+
+    assert len(groups) == 2
+    order = [p.target for group in groups for p in group.placements]
+    assert order == [
+        "/srv/mediawiki",
+        "/srv/mediawiki/extensions/VE",
+        "/srv/mediawiki/extensions/VE/x",
+        "/srv/mediawiki/skins/A",
+    ]
+
+
+def test_single_layer_budget():
+    groups = plan_groups(_placements([".", *EXTENSIONS]), 1)
+
+    assert len(groups) == 1
+    assert groups[0].placements[0].target == "/srv/mediawiki"
+    assert len(groups[0].placements) == 191
+
+
+def test_budget_must_be_positive():
+    with pytest.raises(LayerBudgetError, match="at least 1"):
+        plan_groups(_placements(["."]), 0)

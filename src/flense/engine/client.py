@@ -82,6 +82,12 @@ class EngineInfo:
     caps: frozenset[str]
 
 
+# Capabilities that dockerd's BuildKit enables only with the containerd
+# image store ("requested feature mergeop has been disabled on the build
+# server: only enabled with containerd image store backend").
+CONTAINERD_STORE_CAPS = frozenset({"mergeop", "diffop"})
+
+
 class Client:
     """A connection to one BuildKit daemon, standalone or inside dockerd."""
 
@@ -255,11 +261,14 @@ class Client:
                     f"which has no BuildKit; flense needs Docker Engine 26 or newer "
                     f"(scripts/engine.sh installs one)"
                 )
+            caps = capabilities.caps_for(buildkit)
+            if self._docker is not None and not self._docker.uses_containerd_store():
+                caps = caps - CONTAINERD_STORE_CAPS
             return EngineInfo(
                 "dockerd",
                 engine_version,
                 capabilities.format_version(buildkit),
-                capabilities.caps_for(buildkit),
+                caps,
             )
 
         buildkit = capabilities.parse_version(reported)

@@ -88,6 +88,20 @@ class DockerAPI:
             )
         return DockerVersion(body["Version"], body["ApiVersion"])
 
+    def uses_containerd_store(self) -> bool:
+        """Tell whether dockerd keeps images in containerd (``GET /info``).
+
+        Docker Engine 26's BuildKit runs MergeOp and DiffOp only with the
+        containerd image store; the classic graph-driver store rejects them.
+        """
+        body = self._get_json("/info")
+        status = body.get("DriverStatus") if isinstance(body, dict) else None
+        return any(
+            isinstance(row, list)
+            and "io.containerd.snapshotter" in " ".join(map(str, row))
+            for row in status or []
+        )
+
     def upgrade(
         self, path: str, headers: Sequence[tuple[str, str]] = ()
     ) -> UpgradedConnection:

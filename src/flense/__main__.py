@@ -1,0 +1,5 @@
+"""Run flense as ``python -m flense``."""
+
+from flense.cli import main
+
+main()
