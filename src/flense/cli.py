@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("flense")
 
 FORMATS = ("llb", "json", "dot")
+PROGRESS_MODES = ("auto", "tty", "plain", "quiet", "rawjson")
+
+
+def _default_progress() -> str:
+    # buildx and buildctl read the same variable.
+    value = os.environ.get("BUILDKIT_PROGRESS", "auto")
+    return value if value in PROGRESS_MODES else "auto"
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -111,7 +118,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("manifest", type=Path, metavar="MANIFEST")
+    parser.add_argument(
+        "manifest",
+        type=Path,
+        metavar="MANIFEST",
+        help="the manifest file, usually .pipeline/manifest.yaml",
+    )
     parser.add_argument(
         "--context",
         type=Path,
@@ -200,8 +212,8 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--progress",
-        choices=("auto", "tty", "plain", "quiet", "rawjson"),
-        default="auto",
+        choices=PROGRESS_MODES,
+        default=_default_progress(),
         help=(
             "progress display: tty on a terminal, plain lines otherwise (default: auto)"
         ),
@@ -216,14 +228,19 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="export the build cache, as buildctl does: type=local,dest=DIR ...",
+        help=(
+            "export the build cache, as buildctl does: type=inline, or "
+            "type=registry,ref=REF (repeatable)"
+        ),
     )
     parser.add_argument(
         "--import-cache",
         action="append",
         default=[],
         metavar="SPEC",
-        help="import a build cache, as buildctl does: type=local,src=DIR ...",
+        help=(
+            "import a build cache, as buildctl does: type=registry,ref=REF (repeatable)"
+        ),
     )
     parser.add_argument(
         "--variant",

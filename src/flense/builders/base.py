@@ -12,7 +12,7 @@ from flense.manifest import Component
 
 @dataclass(frozen=True)
 class BuildSettings:
-    """What every builder needs besides its component."""
+    """Settings shared by every builder: the context and the manifest's excludes."""
 
     context: Path
     exclude: tuple[str, ...]
@@ -28,9 +28,9 @@ class BuildSettings:
 class ComponentOutput:
     """The files a component contributes: directory ``path`` of ``state``.
 
-    ``exclude`` lists patterns, relative to ``path``, that the assembler must
-    still drop while copying; it is empty when the excludes were already
-    applied while the files were transferred.
+    ``exclude`` lists patterns, relative to ``path``, for the assembler to
+    drop while copying. It is empty when the sender already applied the
+    excludes during the transfer.
     """
 
     state: llb.State
