@@ -12,7 +12,12 @@ from pathlib import Path
 from flense import llb
 from flense.engine.client import Client
 from flense.engine.filesync.sender import TransferStats
-from flense.engine.outputs import Output, parse_cache_entry, parse_output
+from flense.engine.outputs import (
+    Output,
+    check_destinations,
+    parse_cache_entry,
+    parse_output,
+)
 from flense.engine.progress import Progress, VertexRecord, format_bytes
 from flense.engine.solve import SolveResult
 from flense.llb.proto import ops_pb2
@@ -56,13 +61,14 @@ def run_build(request: BuildRequest) -> BuildOutcome:
         # The client turns "image" into dockerd's own "moby" exporter.
         outputs.insert(0, Output(type="image", attrs={"name": ",".join(request.tags)}))
     outputs = [_with_image_config(output, request.image_config) for output in outputs]
+    check_destinations(outputs)
     cache_exports = [parse_cache_entry(s, export=True) for s in request.export_cache]
     cache_imports = [parse_cache_entry(s, export=False) for s in request.import_cache]
 
     started = time.monotonic()
     with Client.connect(request.address) as client:
         info = client.info()
-        log.info(
+        log.debug(
             "building with %s %s (BuildKit %s)",
             info.kind,
             info.version,
@@ -95,7 +101,7 @@ def run_build(request: BuildRequest) -> BuildOutcome:
             progress.finish(result=_describe_result(result, request, outputs))
     log.info("build finished in %.1fs", time.monotonic() - started)
     for transfer in result.transfers:
-        log.info(
+        log.debug(
             "sent %s: %d entries, %d files, %d bytes in %.2fs",
             transfer.dir_name,
             transfer.entries,

@@ -24,7 +24,14 @@ from google.protobuf.message import DecodeError
 from flense.engine import capabilities
 from flense.engine.address import EngineAddress, resolve_address
 from flense.engine.dockerapi import DockerAPI, DockerVersion, unreachable_error
-from flense.engine.outputs import CacheEntry, Output, parse_cache_entry, parse_output
+from flense.engine.filesync.staging import commit_all, discard_all
+from flense.engine.outputs import (
+    CacheEntry,
+    Output,
+    check_destinations,
+    parse_cache_entry,
+    parse_output,
+)
 from flense.engine.proto import control_pb2, control_pb2_grpc
 from flense.engine.session import Session
 from flense.engine.solve import (
@@ -177,6 +184,10 @@ class Client:
         a key derived from the directories' absolute paths, so that two
         projects with a "context" directory do not share one copy.
 
+        File and ``local`` exports are staged beside their destinations and
+        moved into place only when the build succeeded. A tar stream on
+        stdout is written as it arrives.
+
         Raises EngineError when the build fails (naming the failing step) or
         the engine cannot be reached, UsageError for invalid outputs or local
         directories, and KeyboardInterrupt after cancelling the build.
@@ -191,6 +202,7 @@ class Client:
                 ) from error
         else:
             definition_message = definition
+        check_destinations(outputs)
         directories = check_local_dirs(local_dirs)
         is_dockerd = self.address.kind == "dockerd"
         exporters, targets = exporters_for(outputs, dockerd=is_dockerd)
@@ -201,18 +213,25 @@ class Client:
             shared_key=shared_key or default_shared_key(directories),
         )
         try:
-            self._attach(session)
-            request = build_request(
-                ref=new_ref(),
-                session_id=session.id,
-                definition=definition_message,
-                exporters=exporters,
-                cache_exports=cache_exports,
-                cache_imports=cache_imports,
-            )
-            return run_solve(self._solve_target(), session, request, on_status)
+            try:
+                self._attach(session)
+                request = build_request(
+                    ref=new_ref(),
+                    session_id=session.id,
+                    definition=definition_message,
+                    exporters=exporters,
+                    cache_exports=cache_exports,
+                    cache_imports=cache_imports,
+                )
+                result = run_solve(self._solve_target(), session, request, on_status)
+            finally:
+                # Closing first ends the receivers, so no export is still
+                # being written when it is committed or discarded.
+                session.close()
+            commit_all(targets.values())
+            return result
         finally:
-            session.close()
+            discard_all(targets.values())
 
     def close(self) -> None:
         self._channel.close()

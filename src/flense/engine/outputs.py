@@ -10,13 +10,17 @@ means a tar stream on standard output.
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+import os
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from flense.errors import UsageError
 
 # Exporters whose result the daemon sends to the client over the session.
 CLIENT_EXPORTERS = frozenset({"local", "tar", "oci", "docker"})
+# Client exporters that write one file (or a stream on standard output).
+FILE_EXPORTERS = frozenset({"tar", "oci", "docker"})
 # Exporters that keep the result in the daemon or push it to a registry.
 DAEMON_EXPORTERS = frozenset({"image", "registry", "moby", "cacheonly"})
 
@@ -122,6 +126,73 @@ def parse_cache_entry(text: str, *, export: bool) -> CacheEntry:
     if export:
         attrs.setdefault("mode", "min")
     return CacheEntry(cache_type, attrs)
+
+
+def check_destinations(outputs: Iterable[Output]) -> None:
+    """Check that each output's dest can be written, before any build starts.
+
+    A ``local`` dest must be a directory or a path whose parent directory
+    exists. A file dest must be ``-`` (not a terminal) or a path whose
+    directory exists and that is not a directory. Raises UsageError naming
+    the option, the value and the fix.
+    """
+    for output in outputs:
+        if output.dest is None:
+            continue
+        if output.type == "local":
+            _check_directory_dest(output.dest)
+        elif output.type in FILE_EXPORTERS:
+            _check_file_dest(output.type, output.dest)
+
+
+def _check_directory_dest(dest: str) -> None:
+    option = f"--output type=local,dest={dest}"
+    if os.path.isdir(dest):
+        _check_writable(option, dest)
+        return
+    if os.path.lexists(dest):
+        raise UsageError(
+            f"invalid {option}: {dest} exists and is not a directory; give a "
+            f"directory, or a new path whose parent directory exists"
+        )
+    _check_parent(option, dest)
+
+
+def _check_file_dest(output_type: str, dest: str) -> None:
+    option = f"--output type={output_type},dest={dest}"
+    if dest == "-":
+        if sys.stdout is not None and sys.stdout.isatty():
+            raise UsageError(
+                f"invalid {option}: standard output is a terminal, which cannot "
+                f"take a {output_type} archive; redirect stdout to a file or a "
+                f"pipe (flense build ... > image.tar), or give dest=FILE"
+            )
+        return
+    if os.path.isdir(dest):
+        raise UsageError(
+            f"invalid {option}: {dest} is a directory; give a file path such as "
+            f"{os.path.join(dest, 'image.tar')}"
+        )
+    _check_parent(option, dest)
+
+
+def _check_parent(option: str, dest: str) -> None:
+    parent = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(parent):
+        raise UsageError(
+            f"invalid {option}: the directory {parent} does not exist; create it "
+            f"first or give a dest in an existing directory"
+        )
+    _check_writable(option, parent)
+
+
+def _check_writable(option: str, directory: str) -> None:
+    # The export is staged in this directory before it is moved into place.
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"invalid {option}: the directory {directory} is not writable by "
+            f"this user; change its permissions or give another dest"
+        )
 
 
 def _validate_output(output: Output, text: str) -> Output:

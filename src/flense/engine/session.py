@@ -33,16 +33,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from flense.engine.dockerapi import DockerAPI
-from flense.engine.filesync.receiver import (
-    FILE_SEND_DIFF_COPY,
-    ExportTarget,
-    FileSendService,
-)
+from flense.engine.filesync.receiver import FILE_SEND_DIFF_COPY, FileSendService
 from flense.engine.filesync.sender import (
     FILE_SYNC_DIFF_COPY,
     FileSyncService,
     TransferStats,
 )
+from flense.engine.filesync.staging import ExportTarget
 from flense.engine.proto import control_pb2, control_pb2_grpc
 from flense.engine.transport import Splice, private_socket_dir
 
@@ -58,6 +55,9 @@ SESSION_WORKERS = 128
 # The largest message flense sends on the Control.Session stream: far below
 # the 4 MiB that buildkitd accepted before v0.14.
 STREAM_CHUNK_BYTES = 64 * 1024
+# How long close() waits for export receivers that the daemon cancelled to
+# return; they stop at their next read of the request stream.
+RECEIVER_STOP_SECONDS = 5.0
 
 HEALTH_METHODS = ("/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch")
 
@@ -119,15 +119,15 @@ class Session:
         health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self._server)
 
-        file_sync = FileSyncService(local_dirs, on_transfer=self._record_transfer)
-        file_send = FileSendService(export_targets)
+        self._file_sync = FileSyncService(local_dirs, on_transfer=self._record_transfer)
+        self._file_send = FileSendService(export_targets)
         self._server.add_generic_rpc_handlers(
             (
                 grpc.method_handlers_generic_handler(
-                    "moby.filesync.v1.FileSync", file_sync.method_handlers()
+                    "moby.filesync.v1.FileSync", self._file_sync.method_handlers()
                 ),
                 grpc.method_handlers_generic_handler(
-                    "moby.filesync.v1.FileSend", file_send.method_handlers()
+                    "moby.filesync.v1.FileSend", self._file_send.method_handlers()
                 ),
             )
         )
@@ -199,7 +199,11 @@ class Session:
         logger.info("session %s: attached through Control.Session", self.id)
 
     def close(self) -> None:
-        """End the session, stop the server and remove the private directory."""
+        """End the session, stop the server and remove the private directory.
+
+        Transfers and receivers still running are ended first, so that
+        everything they log comes before what the caller reports next.
+        """
         with self._lock:
             if self._closed:
                 return
@@ -207,6 +211,14 @@ class Session:
         for closer in reversed(self._closers):
             closer()
         self._server.stop(grace=2).wait(5)
+        self._file_sync.stop_all()
+        if not self._file_send.wait_idle(RECEIVER_STOP_SECONDS):
+            logger.warning(
+                "session %s: an export receiver still runs %.0f s after the "
+                "session closed",
+                self.id,
+                RECEIVER_STOP_SECONDS,
+            )
         shutil.rmtree(self._directory, ignore_errors=True)
         logger.info("session %s: closed", self.id)
 

@@ -19,8 +19,8 @@ import grpc
 
 from flense.engine.address import EngineAddress
 from flense.engine.dockerapi import unreachable_error
-from flense.engine.filesync.receiver import DirectoryTarget, ExportTarget, FileTarget
 from flense.engine.filesync.sender import TransferStats
+from flense.engine.filesync.staging import DirectoryTarget, ExportTarget, FileTarget
 from flense.engine.outputs import CacheEntry, Output
 from flense.engine.proto import control_pb2, control_pb2_grpc
 from flense.engine.session import Session, new_id
@@ -166,7 +166,8 @@ def run_solve(
     except grpc.RpcError as error:
         watcher.wait(STATUS_DRAIN_SECONDS)
         engine_error = _engine_error(error, watcher, target.address)
-        logger.warning(
+        # INFO, because the caller reports the error itself.
+        logger.info(
             "solve %s failed after %.1f s: %s",
             request.Ref,
             time.monotonic() - started,

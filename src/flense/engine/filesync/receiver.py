@@ -6,11 +6,13 @@ names the exporter by its position in ``SolveRequest.Exporters`` in the
 daemons older than BuildKit v0.13). Two payloads travel on the same method:
 
 * ``local`` exporter: fsutil Packets, with the daemon as sender and flense as
-  receiver. flense writes the tree into a directory and keeps files already
-  there that the listing does not name (BuildKit's merge mode).
+  receiver. flense writes the tree into a staging directory.
 * ``tar`` exporter (and ``oci``/``docker`` with ``tar=true``): BytesMessages
   whose data are consecutive pieces of one tar stream, ended by the daemon's
-  half-close.
+  half-close. flense writes them to a temporary file, or to stdout.
+
+The client moves a staged export into place after the build succeeded
+(see ``staging``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ import logging
 import os
 import shutil
 import stat as stat_module
-import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -31,6 +32,12 @@ from google.protobuf.message import DecodeError
 
 from flense.engine.filesync import modes
 from flense.engine.filesync.sender import metadata_values
+from flense.engine.filesync.staging import (
+    DirectoryTarget,
+    ExportTarget,
+    FileTarget,
+    StagingError,
+)
 from flense.engine.proto import filesync_pb2, fsutil_pb2
 
 logger = logging.getLogger(__name__)
@@ -42,23 +49,6 @@ KEY_EXPORTER_METADATA_PREFIX = "exporter-md-"
 Packet = fsutil_pb2.Packet
 
 
-@dataclass(frozen=True)
-class DirectoryTarget:
-    """Write a ``local`` export into ``path``, creating it when missing."""
-
-    path: Path
-
-
-@dataclass(frozen=True)
-class FileTarget:
-    """Write a tar stream to ``path``, or to standard output when it is "-"."""
-
-    path: str
-
-
-ExportTarget = DirectoryTarget | FileTarget
-
-
 class ReceiveError(Exception):
     """The daemon sent an export that flense cannot or must not write."""
 
@@ -68,6 +58,13 @@ class FileSendService:
 
     def __init__(self, targets: Mapping[int, ExportTarget]) -> None:
         self._targets = dict(targets)
+        self._active = 0
+        self._idle = threading.Condition()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no export is being received, and return False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
 
     def method_handlers(self) -> dict[str, grpc.RpcMethodHandler]:
         """Return the handler for ``FileSend/DiffCopy``, keyed by method name.
@@ -104,8 +101,21 @@ class FileSendService:
         if exporter_metadata:
             logger.debug("exporter %d metadata: %s", exporter_id, exporter_metadata)
         if isinstance(target, DirectoryTarget):
-            return _receive_directory(requests, context, target.path, exporter_id)
-        return _receive_file(requests, context, target.path, exporter_id)
+            return self._tracked(
+                _receive_directory(requests, context, target, exporter_id)
+            )
+        return self._tracked(_receive_file(requests, context, target, exporter_id))
+
+    def _tracked(self, responses: Iterator[bytes]) -> Iterator[bytes]:
+        """Count the call as active until ``responses`` ends or is closed."""
+        with self._idle:
+            self._active += 1
+        try:
+            yield from responses
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
 
 
 def _exporter_id(values: list[str]) -> int:
@@ -121,53 +131,67 @@ def _exporter_id(values: list[str]) -> int:
 def _receive_file(
     requests: Iterator[bytes],
     context: grpc.ServicerContext,
-    path: str,
+    target: FileTarget,
     exporter_id: int,
 ) -> Iterator[bytes]:
+    """Write the tar stream to the target. The daemon gets no messages back."""
     started = time.monotonic()
     written = 0
-    logger.info("receiving export %d into %s", exporter_id, path)
+    destination = target.destination
+    logger.info("receiving export %d into %s", exporter_id, destination)
     try:
-        if path == "-":
-            output = sys.stdout.buffer
+        with target.open() as output:
             for raw in requests:
                 data = filesync_pb2.BytesMessage.FromString(raw).data
                 output.write(data)
                 written += len(data)
-            output.flush()
-        else:
-            with open(path, "wb") as output:
-                for raw in requests:
-                    data = filesync_pb2.BytesMessage.FromString(raw).data
-                    output.write(data)
-                    written += len(data)
-    except OSError as error:
-        logger.warning("writing export %d to %s failed: %s", exporter_id, path, error)
-        context.abort(grpc.StatusCode.INTERNAL, f"failed to write {path}: {error}")
+    except grpc.RpcError:
+        # The request iterator raises this when the daemon cancels the call
+        # because the build failed or was interrupted.
+        logger.info(
+            "receiving export %d into %s stopped after %d bytes: the daemon "
+            "cancelled it",
+            exporter_id,
+            destination,
+            written,
+        )
+        target.discard()
+        return
+    except (OSError, StagingError) as error:
+        logger.warning(
+            "writing export %d to %s failed: %s", exporter_id, destination, error
+        )
+        target.discard()
+        context.abort(
+            grpc.StatusCode.INTERNAL, f"failed to write {destination}: {error}"
+        )
+    target.mark_complete()
     logger.info(
-        "received export %d into %s: %d bytes in %.1f s",
+        "received export %d for %s: %d bytes in %.1f s",
         exporter_id,
-        path,
+        destination,
         written,
         time.monotonic() - started,
     )
-    return iter(())
+    yield from ()
 
 
 def _receive_directory(
     requests: Iterator[bytes],
     context: grpc.ServicerContext,
-    destination: Path,
+    target: DirectoryTarget,
     exporter_id: int,
 ) -> Iterator[bytes]:
     """Run the fsutil receiver; yield the REQ and FIN packets to send."""
     started = time.monotonic()
+    destination = target.destination
     logger.info("receiving export %d into directory %s", exporter_id, destination)
-    writer = DirectoryWriter(destination)
+    writer: DirectoryWriter | None = None
     next_id = 0
     listing_done = False
     fin_sent = False
     try:
+        writer = DirectoryWriter(Path(target.open()))
         writer.open()
         for raw in requests:
             packet = _parse_packet(raw)
@@ -190,23 +214,39 @@ def _receive_directory(
                 )
 
             if listing_done and not fin_sent and writer.complete:
-                writer.finish()
+                target.mark_complete(writer.finish)
                 yield Packet(type=fsutil_pb2.PACKET_FIN).SerializeToString()
                 fin_sent = True
         if not fin_sent:
             raise ReceiveError("the export ended before all files arrived")
-    except (ReceiveError, OSError) as error:
+    except (grpc.RpcError, GeneratorExit):
+        # RpcError comes from the request iterator and GeneratorExit from
+        # grpcio dropping this generator when the daemon ends the call. The
+        # daemon may do so as soon as it has flense's FIN; before that, it
+        # means that the build failed or was interrupted.
+        if not fin_sent:
+            logger.info(
+                "receiving export %d into %s stopped: the daemon cancelled it",
+                exporter_id,
+                destination,
+            )
+            target.discard()
+            return
+    except (ReceiveError, StagingError, OSError) as error:
         logger.warning(
             "receiving export %d into %s failed: %s", exporter_id, destination, error
         )
+        target.discard()
         yield Packet(
             type=fsutil_pb2.PACKET_ERR, data=str(error).encode()
         ).SerializeToString()
         context.abort(grpc.StatusCode.INTERNAL, str(error))
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
+    assert writer is not None
     logger.info(
-        "received export %d into %s: %d entries, %d files, %d bytes in %.1f s",
+        "received export %d for %s: %d entries, %d files, %d bytes in %.1f s",
         exporter_id,
         destination,
         writer.entries,
@@ -326,9 +366,14 @@ class DirectoryWriter:
         _set_xattrs(full_path, stat)
         _set_mtime(full_path, stat.modTime)
 
-    def finish(self) -> None:
-        """Set directory modes and mtimes, children before parents."""
+    def finish(self, root: str | None = None) -> None:
+        """Set directory modes and mtimes, children before parents.
+
+        ``root`` is where the tree is now, when it was moved after writing.
+        """
         for full_path, stat in reversed(self._directories):
+            if root is not None:
+                full_path = os.path.join(root, stat.path)
             os.chmod(full_path, modes.unix_mode(stat.mode).permissions)
             _set_xattrs(full_path, stat)
             _set_mtime(full_path, stat.modTime)

@@ -34,6 +34,7 @@ import grpc
 from flense.engine.filesync import modes
 from flense.engine.filesync.walk import Entry, walk
 from flense.engine.proto import fsutil_pb2
+from flense.patterns import escape
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,12 @@ FILE_WORKERS = 4
 # file data per transfer to 16 MiB.
 QUEUE_SIZE = 64
 PUT_POLL_SECONDS = 0.5
+# The number of include patterns that log lines list. The copy builder sends
+# one per component, the component's directory.
+LOGGED_INCLUDE_PATTERNS = 3
+# The text of Go's context.Canceled, which the daemon sends in an ERR packet
+# when it cancels a transfer.
+GO_CONTEXT_CANCELED = "context canceled"
 
 Packet = fsutil_pb2.Packet
 
@@ -64,6 +71,9 @@ class TransferStats:
     files_sent: int  # files whose contents the daemon requested
     bytes_sent: int  # file content bytes
     seconds: float
+    # The daemon's include patterns, which tell apart transfers of one
+    # directory (flense sends one per component).
+    include_patterns: tuple[str, ...] = ()
 
 
 class TransferError(Exception):
@@ -108,6 +118,15 @@ class FileSyncService:
     ) -> None:
         self._local_dirs = dict(local_dirs)
         self._on_transfer = on_transfer
+        self._lock = threading.Lock()
+        self._active: set[_Transfer] = set()
+
+    def stop_all(self) -> None:
+        """End the transfers still running and log how far each got."""
+        with self._lock:
+            active = list(self._active)
+        for transfer in active:
+            transfer.stop("the session closed")
 
     def method_handlers(self) -> dict[str, grpc.RpcMethodHandler]:
         """Return the handler for ``FileSync/DiffCopy``, keyed by method name.
@@ -141,9 +160,17 @@ class FileSyncService:
             include=options.get(KEY_INCLUDE_PATTERNS, []),
             exclude=options.get(KEY_EXCLUDE_PATTERNS, []),
             follow_paths=options.get(KEY_FOLLOW_PATHS, []),
-            on_done=self._on_transfer,
+            on_done=self._transfer_done,
         )
+        with self._lock:
+            self._active.add(transfer)
         return transfer.run(requests, context)
+
+    def _transfer_done(self, transfer: _Transfer, stats: TransferStats) -> None:
+        with self._lock:
+            self._active.discard(transfer)
+        if self._on_transfer is not None:
+            self._on_transfer(stats)
 
 
 class _Transfer:
@@ -157,7 +184,7 @@ class _Transfer:
         include: Sequence[str],
         exclude: Sequence[str],
         follow_paths: Sequence[str],
-        on_done: Callable[[TransferStats], None] | None,
+        on_done: Callable[[_Transfer, TransferStats], None] | None,
     ) -> None:
         self.dir_name = dir_name
         self.root = root
@@ -174,17 +201,19 @@ class _Transfer:
         self._files_sent = 0
         self._bytes_sent = 0
         self._error: str | None = None
+        self._stop_reason = "the daemon ended the transfer"
+        self._started = time.monotonic()
+        self._ended = False
+        self.description = describe_transfer(dir_name, self.include)
 
     def run(
         self, requests: Iterator[Packet], context: grpc.ServicerContext
     ) -> Iterator[Packet]:
-        started = time.monotonic()
+        self._started = time.monotonic()
         logger.info(
-            "sending local directory %r (%s) with %d include, %d exclude and "
-            "%d follow patterns",
-            self.dir_name,
+            "sending %s from %s with %d exclude and %d follow patterns",
+            self.description,
             self.root,
-            len(self.include),
             len(self.exclude),
             len(self.follow_paths),
         )
@@ -224,40 +253,62 @@ class _Transfer:
                 assert isinstance(item, Packet)
                 yield item
         finally:
-            self._cancelled.set()
-            for _ in range(FILE_WORKERS):
-                self._file_requests.put(None)
-            seconds = time.monotonic() - started
-            stats = TransferStats(
-                self.dir_name,
-                self._entries,
-                self._files_sent,
-                self._bytes_sent,
-                seconds,
-            )
-            if finished:
-                logger.info(
-                    "sent local directory %r: %d entries, %d files, %d bytes in %.1f s",
-                    self.dir_name,
-                    stats.entries,
-                    stats.files_sent,
-                    stats.bytes_sent,
-                    seconds,
-                )
-            else:
-                logger.warning(
-                    "sending local directory %r stopped after %d entries, %d "
-                    "files, %d bytes: %s",
-                    self.dir_name,
-                    stats.entries,
-                    stats.files_sent,
-                    stats.bytes_sent,
-                    self._error or "the daemon ended the transfer",
-                )
-            if self._on_done is not None:
-                self._on_done(stats)
+            self._end(finished, self._stop_reason)
         if self._error is not None:
             context.abort(grpc.StatusCode.UNKNOWN, self._error)
+
+    def stop(self, reason: str) -> None:
+        """End the transfer from flense's side, e.g. when the session closes."""
+        self._end(False, reason)
+
+    def _end(self, finished: bool, reason: str) -> None:
+        """Stop the worker threads and log the outcome, once per transfer."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+        self._cancelled.set()
+        for _ in range(FILE_WORKERS):
+            self._file_requests.put(None)
+        stats = TransferStats(
+            self.dir_name,
+            self._entries,
+            self._files_sent,
+            self._bytes_sent,
+            time.monotonic() - self._started,
+            tuple(self.include),
+        )
+        if finished:
+            logger.info(
+                "sent %s: %d entries, %d files, %d bytes in %.1f s",
+                self.description,
+                stats.entries,
+                stats.files_sent,
+                stats.bytes_sent,
+                stats.seconds,
+            )
+        elif self._error is not None:
+            logger.warning(
+                "sending %s failed after %d entries, %d files, %d bytes: %s",
+                self.description,
+                stats.entries,
+                stats.files_sent,
+                stats.bytes_sent,
+                self._error,
+            )
+        else:
+            # The daemon cancels the transfers of a build that failed or was
+            # interrupted, and the build's own error gives the reason.
+            logger.info(
+                "sending %s stopped after %d entries, %d files, %d bytes: %s",
+                self.description,
+                stats.entries,
+                stats.files_sent,
+                stats.bytes_sent,
+                reason,
+            )
+        if self._on_done is not None:
+            self._on_done(self, stats)
 
     def _put(self, item: object) -> None:
         """Queue an outgoing item, giving up when the RPC has ended."""
@@ -295,9 +346,7 @@ class _Transfer:
             return
         # walk raises PatternSyntaxError, a ValueError, for a bad pattern.
         except (OSError, ValueError, TransferError) as error:
-            logger.warning(
-                "walking local directory %r failed: %s", self.dir_name, error
-            )
+            logger.warning("walking %s failed: %s", self.description, error)
             self._fail(f"reading local directory {self.dir_name!r} failed: {error}")
 
     def _read_requests(self, requests: Iterator[Packet]) -> None:
@@ -316,16 +365,21 @@ class _Transfer:
                     self._put(_DONE)
                     return
                 elif packet.type == fsutil_pb2.PACKET_ERR:
-                    self._fail(
-                        f"error from receiver: {packet.data.decode('utf-8', 'replace')}"
-                    )
+                    message = packet.data.decode("utf-8", "replace")
+                    if GO_CONTEXT_CANCELED in message:
+                        # The daemon stops the transfers of a build that
+                        # failed or was interrupted this way.
+                        self._stop_reason = f"the daemon cancelled it ({message})"
+                        self._cancelled.set()
+                        return
+                    self._fail(f"error from receiver: {message}")
                     return
             # The request stream ended without FIN: the daemon cancelled.
             self._cancelled.set()
         except _Cancelled:
             return
         except grpc.RpcError as error:
-            logger.debug("request stream of %r ended: %s", self.dir_name, error)
+            logger.debug("request stream of %s ended: %s", self.description, error)
             self._cancelled.set()
 
     def _send_files(self) -> None:
@@ -362,6 +416,59 @@ class _Transfer:
             self._files_sent += 1
 
 
+def describe_transfer(dir_name: str, include: Sequence[str]) -> str:
+    """Name a transfer for log lines, with its first include patterns."""
+    if not include:
+        return f"local directory {dir_name!r}"
+    patterns = ", ".join(include[:LOGGED_INCLUDE_PATTERNS])
+    hidden = len(include) - LOGGED_INCLUDE_PATTERNS
+    if hidden > 0:
+        patterns += f" and {hidden} more"
+    return f"local directory {dir_name!r} (include {patterns})"
+
+
+def readable_name(name: str) -> str:
+    """Return a file name with each byte that is not UTF-8 written as ``\\xNN``.
+
+    ``name`` comes from ``os.fsdecode``, so such bytes are lone surrogates.
+    """
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def non_utf8_name_error(entry: Entry) -> TransferError:
+    """Describe a walk entry whose path or symlink target is not UTF-8."""
+    path = readable_name(entry.path)
+    if _is_utf8(entry.path):
+        assert entry.link_target is not None
+        return TransferError(
+            f"the symlink '{path}' points to "
+            f"'{readable_name(entry.link_target)}', which is not valid UTF-8 "
+            f"(invalid bytes are shown as \\xNN), and flense can send only UTF-8 "
+            f"names to BuildKit; change the link's target, or exclude the link "
+            f"with a pattern such as '**/{_pattern_for(entry.path)}'"
+        )
+    return TransferError(
+        f"the file name '{path}' is not valid UTF-8 (invalid bytes are shown as "
+        f"\\xNN), and flense can send only UTF-8 names to BuildKit; rename the "
+        f"file, or exclude it with a pattern such as "
+        f"'**/{_pattern_for(entry.path)}'"
+    )
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _pattern_for(path: str) -> str:
+    """Return an exclude pattern for path's last element: ``?`` per bad byte."""
+    escaped = escape(path.rpartition("/")[2])
+    return "".join(character if _is_utf8(character) else "?" for character in escaped)
+
+
 def _fill_stat(stat: fsutil_pb2.Stat, entry: Entry, root: Path) -> None:
     """Fill an fsutil Stat from a walk entry, as fsutil's Go sender would.
 
@@ -376,10 +483,7 @@ def _fill_stat(stat: fsutil_pb2.Stat, entry: Entry, root: Path) -> None:
     except UnicodeEncodeError as error:
         # NOTE: Go sends such names as raw bytes; Python's protobuf accepts
         # only valid UTF-8 in string fields, so flense cannot send them.
-        raise TransferError(
-            f"the name {os.fsencode(entry.path)!r} is not valid UTF-8, which "
-            f"flense cannot send to BuildKit; rename it or exclude it"
-        ) from error
+        raise non_utf8_name_error(entry) from error
 
     stat.mode = modes.go_file_mode(info.st_mode)
     if not entry.hardlink and not stat.mode & modes.MODE_DIR:
