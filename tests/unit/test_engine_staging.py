@@ -248,3 +248,15 @@ def test_directory_commit_incomplete_fails(tmp_path: Path) -> None:
     target.discard()
 
     assert os.listdir(tmp_path) == []
+
+
+def test_device_destination_is_written_in_place():
+    target = FileTarget("/dev/null")
+
+    with target.open() as output:
+        output.write(b"tar bytes")
+    target.mark_complete()
+    target.commit()
+
+    assert target.streams
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)

@@ -54,8 +54,13 @@ class FileTarget:
 
     @property
     def streams(self) -> bool:
-        """Whether the export goes to standard output as it arrives."""
-        return self.destination == "-"
+        """Whether the export is written as it arrives, without staging.
+
+        That is the case for standard output and for an existing destination
+        that is not a regular file (``/dev/null``, a FIFO): renaming a staged
+        file over a device node would replace the device.
+        """
+        return self.destination == "-" or _is_special_file(self.destination)
 
     @contextlib.contextmanager
     def open(self) -> Iterator[BinaryIO]:
@@ -64,10 +69,14 @@ class FileTarget:
         For a file this is a new temporary file beside the destination,
         synced to disk when the block ends without an exception.
         """
-        if self.streams:
+        if self.destination == "-":
             output = sys.stdout.buffer
             yield output
             output.flush()
+            return
+        if self.streams:
+            with open(self.destination, "wb") as special:
+                yield special
             return
 
         directory, name = os.path.split(os.path.abspath(self.destination))
@@ -300,3 +309,11 @@ def _merge_directory(source: str, target: str) -> None:
             os.rename(source_path, target_path)
         else:
             os.replace(source_path, target_path)
+
+
+def _is_special_file(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return False
+    return not stat_module.S_ISREG(mode) and not stat_module.S_ISDIR(mode)
