@@ -10,10 +10,11 @@ build without a registry live.
 
 A resolver is anything with ``resolve(reference, platform) -> BaseImage``:
 
-* ``DockerImageResolver`` asks the Docker Engine. When no engine answers, or
-  the image is not in its store, it logs a warning and returns an empty
-  config, so compiling never fails for lack of an engine. The result only
-  depends on the engine's image store at the time of the call.
+* ``DockerImageResolver`` reads configs from the Docker Engine. When no
+  engine answers, or the image is not in its store, it logs a warning and
+  returns an empty config, so compiling never fails for lack of an engine.
+  The result only depends on the engine's image store at the time of the
+  call.
 * ``ImageTable`` returns configs from a table given by the caller, for
   tests and for callers that know their images.
 """
@@ -102,6 +103,9 @@ class DockerImageResolver:
 
     def resolve(self, reference: str, platform: llb.Platform) -> BaseImage:
         """Return the image's config from the engine, or an empty one."""
+        # NOTE: ``platform`` is not sent: the engine returns the config of the
+        # image it stores under ``reference``, which for a multi-platform
+        # image is the engine's own platform.
         if reference not in self._results:
             self._results[reference] = self._lookup(reference)
         return self._results[reference]

@@ -11,9 +11,10 @@ This is the LLB backend of ``flense.blubber``, and it builds what Blubber
   stage's environment, user and working directory, and ``RunScript`` an
   exec of the script mounted read-only from a scratch file op.
 * ``CopyLocal`` and ``CopyFrom`` become one file op each, with one copy
-  action per source: symlinks followed, directory contents copied, missing
-  parents created, wildcards allowed (an empty match too), no unpacking,
-  the instruction's exclude patterns and its owner as numeric ids.
+  action per source. Each copy follows symlinks, copies directory
+  contents, creates missing parents, allows wildcards (an empty match
+  too) and never unpacks archives. It gets the instruction's exclude
+  patterns and its owner as numeric ids.
 * ``MakeFile`` becomes a file op that writes the file.
 * Builder mounts become bind mounts (discarded after the command), and
   caches become cache mounts. A cache whose owner is not ``0:0`` has a
