@@ -280,6 +280,7 @@ def _compile_manifest(
             max_layers=args.max_layers,
             mode=_assemble_mode(args.assemble, engine_caps),
             single_context=args.single_context,
+            engine_address=getattr(args, "addr", None),
         )
     except LayerBudgetError as error:
         raise UsageError(f"--max-layers {args.max_layers}: {error}") from error
@@ -316,11 +317,14 @@ def _assemble_mode(requested: str, engine_caps: frozenset[str] | None) -> str:
 
 
 def _compile_blubber(
-    config: Path, variant: str, context: Path
-) -> tuple[llb.Definition, object]:
+    config: Path, variant: str, context: Path, address: str | None = None
+) -> tuple[llb.Definition, dict[str, object]]:
+    from flense.blubber.baseimage import DockerImageResolver
     from flense.builders.blubber import compile_variant
 
-    return compile_variant(config, variant, _context_dir(context))
+    return compile_variant(
+        config, variant, _context_dir(context), resolver=DockerImageResolver(address)
+    )
 
 
 def _run_compile(args: argparse.Namespace) -> int:
@@ -347,7 +351,7 @@ def _run_build(args: argparse.Namespace) -> int:
 
     if args.variant is not None:
         definition, image_config = _compile_blubber(
-            args.manifest, args.variant, args.context
+            args.manifest, args.variant, args.context, args.addr
         )
     else:
         # The manifest is checked now and compiled once the engine's

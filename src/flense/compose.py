@@ -18,12 +18,14 @@ def compose(
     max_layers: int,
     mode: AssembleMode = "merge",
     single_context: bool = False,
+    engine_address: str | None = None,
 ) -> llb.State:
     """Build every component's subgraph and assemble them into one state."""
     settings = BuildSettings(
         context=manifest.context,
         exclude=manifest.exclude,
         single_context=single_context,
+        engine_address=engine_address,
     )
     placements = []
     for component in manifest.components:

@@ -22,6 +22,9 @@ class BuildSettings:
     # Send the whole context as one local source and apply the excludes
     # while copying, as the 2020 prototype did. Slower: kept to measure it.
     single_context: bool = False
+    # Engine whose image store holds base image configs (Blubber bases):
+    # an address as `flense build --addr` takes it; None for the default.
+    engine_address: str | None = None
 
 
 @dataclass(frozen=True)

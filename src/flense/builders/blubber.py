@@ -24,6 +24,7 @@ then has the same definition in both forms.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,7 @@ def build_blubber(
     graph = build_graph(
         compiled.stages,
         manifest_context(component, settings),
-        resolver=resolver or DockerImageResolver(),
+        resolver=resolver or _shared_resolver(settings.engine_address),
         platform=platform,
         label=component.name,
         description={"flense.component": component.name},
@@ -136,6 +137,13 @@ def build_blubber(
     return ComponentOutput(
         state=graph.state, path=compiled.lives_in, exclude=settings.exclude
     )
+
+
+@functools.cache
+def _shared_resolver(address: str | None) -> DockerImageResolver:
+    # One resolver per engine, so each base image is looked up once even
+    # when many components build on it.
+    return DockerImageResolver(address)
 
 
 def compile_variant(
