@@ -108,3 +108,26 @@ def test_writer_rejects_unrequested_data(tmp_path: Path) -> None:
     writer.add(0, make_stat("dir", modes.MODE_DIR | 0o755))
     with pytest.raises(ReceiveError, match="invalid file request 0"):
         writer.write(0, b"data")
+
+
+def test_directory_export_survives_close_after_fin(tmp_path: Path) -> None:
+    # The daemon may end the call as soon as it has the FIN, and grpcio then
+    # closes the response generator at the yield that sent it: the export is
+    # complete all the same and must be committed, not discarded.
+    from flense.engine.filesync.receiver import _receive_directory
+    from flense.engine.filesync.staging import DirectoryTarget
+
+    packets = [
+        fsutil_pb2.Packet(type=fsutil_pb2.PACKET_STAT, stat=make_stat("d", 0x800001ED)),
+        fsutil_pb2.Packet(type=fsutil_pb2.PACKET_STAT),
+    ]
+    requests = iter([packet.SerializeToString() for packet in packets])
+    target = DirectoryTarget(tmp_path / "out")
+
+    responses = _receive_directory(requests, None, target, 0)
+    fin = fsutil_pb2.Packet.FromString(next(responses))
+    responses.close()
+    target.commit()
+
+    assert fin.type == fsutil_pb2.PACKET_FIN
+    assert (tmp_path / "out" / "d").is_dir()

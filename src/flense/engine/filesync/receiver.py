@@ -215,8 +215,10 @@ def _receive_directory(
 
             if listing_done and not fin_sent and writer.complete:
                 target.mark_complete(writer.finish)
-                yield Packet(type=fsutil_pb2.PACKET_FIN).SerializeToString()
+                # Set before the yield: once the daemon has the FIN it may end
+                # the call, and grpcio then closes this generator at the yield.
                 fin_sent = True
+                yield Packet(type=fsutil_pb2.PACKET_FIN).SerializeToString()
         if not fin_sent:
             raise ReceiveError("the export ended before all files arrived")
     except (grpc.RpcError, GeneratorExit):
