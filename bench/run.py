@@ -267,6 +267,13 @@ def run_round(
             manifest = tree.load()
             contender.prepare(manifest, workdir)
             result = contender.run(manifest, scenario)
+            if result.returncode != 0 and _is_missing_snapshot(result.stderr):
+                logger.warning(
+                    "%s, %s: the engine lost a cached snapshot; retrying once",
+                    contender.name,
+                    scenario,
+                )
+                result = contender.run(manifest, scenario)
             if result.returncode != 0:
                 error = str(CommandError(result))
                 logger.warning("%s, %s: %s", contender.name, scenario, error)
@@ -292,6 +299,13 @@ def run_round(
     finally:
         tree.reset()
     return records
+
+
+def _is_missing_snapshot(stderr: str) -> bool:
+    # dockerd 26.1 with the containerd image store sometimes fails a build
+    # whose cache refers to layers of a removed image ("parent snapshot ...
+    # does not exist: not found"); building again extracts them anew.
+    return "parent snapshot" in stderr and "does not exist" in stderr
 
 
 def _layers_changed(
