@@ -448,6 +448,24 @@ def test_plain_canceled_summary() -> None:
     assert stream.getvalue().startswith("Build canceled after 0.0s")
 
 
+@pytest.mark.parametrize(
+    ("steps", "counts"),
+    [
+        (0, "0 steps run, 0 cached"),
+        (1, "1 step run, 0 cached"),
+        (2, "2 steps run, 0 cached"),
+    ],
+)
+def test_summary_step_count_plural(steps: int, counts: str) -> None:
+    progress, stream, clock = plain_progress()
+    vertexes = [vertex(f"sha256:{n}", f"[c{n}] run", 0.0, 1.0) for n in range(steps)]
+    progress.update(response(vertexes=vertexes))
+    clock.now = T0 + 1
+    progress.finish()
+    summary = stream.getvalue().splitlines()[-1]
+    assert summary == f"Build finished in 1.0s: {counts}, 0B transferred."
+
+
 def test_stats_bytes_transferred() -> None:
     progress, _, _ = plain_progress()
     progress.update(response(vertexes=[vertex(CONTEXT, "[internal] context", 0.0)]))
