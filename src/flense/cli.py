@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import sys
 import time
 from collections.abc import Sequence
@@ -281,6 +282,7 @@ def _compile_manifest(
             mode=_assemble_mode(args.assemble, engine_caps),
             single_context=args.single_context,
             engine_address=getattr(args, "addr", None),
+            nonce=getattr(args, "nonce", ""),
         )
     except LayerBudgetError as error:
         raise UsageError(f"--max-layers {args.max_layers}: {error}") from error
@@ -317,13 +319,21 @@ def _assemble_mode(requested: str, engine_caps: frozenset[str] | None) -> str:
 
 
 def _compile_blubber(
-    config: Path, variant: str, context: Path, address: str | None = None
+    config: Path,
+    variant: str,
+    context: Path,
+    address: str | None = None,
+    nonce: str = "",
 ) -> tuple[llb.Definition, dict[str, object]]:
     from flense.blubber.baseimage import DockerImageResolver
     from flense.builders.blubber import compile_variant
 
     return compile_variant(
-        config, variant, _context_dir(context), resolver=DockerImageResolver(address)
+        config,
+        variant,
+        _context_dir(context),
+        resolver=DockerImageResolver(address),
+        nonce=nonce,
     )
 
 
@@ -349,9 +359,11 @@ def _run_blubber(args: argparse.Namespace) -> int:
 def _run_build(args: argparse.Namespace) -> int:
     from flense.build import BuildRequest, run_build
 
+    # A build of its own never shares a local transfer with another build.
+    args.nonce = secrets.token_hex(8)
     if args.variant is not None:
         definition, image_config = _compile_blubber(
-            args.manifest, args.variant, args.context, args.addr
+            args.manifest, args.variant, args.context, args.addr, args.nonce
         )
     else:
         # The manifest is checked now and compiled once the engine's

@@ -6,7 +6,7 @@ import logging
 
 from flense import llb
 from flense.assemble import AssembleMode, assemble, place, plan_groups
-from flense.builders import BuildSettings, builder_for
+from flense.builders import BuildSettings, builder_for, local_unique
 from flense.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -19,13 +19,19 @@ def compose(
     mode: AssembleMode = "merge",
     single_context: bool = False,
     engine_address: str | None = None,
+    nonce: str = "",
 ) -> llb.State:
-    """Build every component's subgraph and assemble them into one state."""
+    """Build every component's subgraph and assemble them into one state.
+
+    ``nonce`` goes into every local source's ``local.unique`` value; see
+    ``flense.builders.local_unique``.
+    """
     settings = BuildSettings(
         context=manifest.context,
         exclude=manifest.exclude,
         single_context=single_context,
         engine_address=engine_address,
+        local_unique=local_unique(manifest.context, nonce),
     )
     placements = []
     for component in manifest.components:

@@ -6,6 +6,11 @@ The assembler copies that directory into the final image; builders never
 see the final image or each other's sources.
 """
 
-from flense.builders.base import BuildSettings, ComponentOutput, builder_for
+from flense.builders.base import (
+    BuildSettings,
+    ComponentOutput,
+    builder_for,
+    local_unique,
+)
 
-__all__ = ["BuildSettings", "ComponentOutput", "builder_for"]
+__all__ = ["BuildSettings", "ComponentOutput", "builder_for", "local_unique"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ class BuildSettings:
     # Engine whose image store holds base image configs (Blubber bases):
     # an address as `flense build --addr` takes it; None for the default.
     engine_address: str | None = None
+    # Value of every local source's local.unique attr; see local_unique().
+    local_unique: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,20 @@ class ComponentOutput:
 
 
 Builder = Callable[[Component, BuildSettings], ComponentOutput]
+
+
+def local_unique(context: Path, nonce: str = "") -> str:
+    """Return the ``local.unique`` value for local sources of ``context``.
+
+    BuildKit runs identical vertices of concurrent builds once, so without
+    it two builds of different directories with byte-identical local ops
+    would share one transfer, from whichever session started it. The value
+    is derived from the context's absolute path, so ``flense compile``
+    output stays the same for the same tree; ``flense build`` adds a nonce
+    so that its builds never share a transfer with another build.
+    """
+    text = f"{context.resolve()}\n{nonce}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:25]
 
 
 def builder_for(kind: str) -> Builder:

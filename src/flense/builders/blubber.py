@@ -37,7 +37,7 @@ from flense.blubber.dockerfile import render_dockerfile as render_stages
 from flense.blubber.expand import expand
 from flense.blubber.graph import VariantGraph, build_graph
 from flense.blubber.instructions import Stage
-from flense.builders.base import BuildSettings, ComponentOutput
+from flense.builders.base import BuildSettings, ComponentOutput, local_unique
 from flense.builders.copy import component_local
 from flense.errors import UserInputError
 from flense.manifest import Component
@@ -76,14 +76,18 @@ def compile_stages(config: Path, variant: str) -> CompiledVariant:
     return CompiledVariant(stages, expansion.stages[-1].lives.in_)
 
 
-def standalone_context(label: str) -> llb.State:
+def standalone_context(label: str, unique: str | None = None) -> llb.State:
     """Return the build context of ``flense blubber``: the whole ``context`` local.
 
     This is the local source that Blubber's own compiler uses. ``label``
-    names the vertex ``[<label>] context``.
+    names the vertex ``[<label>] context``; ``unique`` is its
+    ``local.unique`` value (see ``flense.builders.local_unique``).
     """
     return llb.local(
-        CONTEXT_NAME, shared_key_hint=CONTEXT_NAME, name=f"[{label}] context"
+        CONTEXT_NAME,
+        shared_key_hint=CONTEXT_NAME,
+        unique=unique,
+        name=f"[{label}] context",
     )
 
 
@@ -153,15 +157,22 @@ def compile_variant(
     *,
     resolver: ImageConfigResolver | None = None,
     platform: llb.Platform | None = None,
+    nonce: str = "",
 ) -> tuple[llb.Definition, dict[str, object]]:
     """Compile one variant alone: its LLB definition and OCI image config.
 
     The definition reads local files from the ``context`` local, which the
     caller serves from ``context`` (``buildctl build --local
     context=DIR``). ``resolver`` and ``platform`` are as for
-    ``build_blubber``.
+    ``build_blubber``; ``nonce`` is as for ``flense.builders.local_unique``.
     """
-    graph = standalone_graph(config, variant, resolver=resolver, platform=platform)
+    graph = standalone_graph(
+        config,
+        variant,
+        resolver=resolver,
+        platform=platform,
+        unique=local_unique(context, nonce),
+    )
     logger.info("compiled %s variant %s for context %s", config, variant, context)
     definition = llb.marshal(graph.state, platform=platform or llb.Platform())
     return definition, graph.image_config
@@ -173,12 +184,13 @@ def standalone_graph(
     *,
     resolver: ImageConfigResolver | None = None,
     platform: llb.Platform | None = None,
+    unique: str | None = None,
 ) -> VariantGraph:
     """Build the graph of one variant alone, on ``standalone_context``."""
     compiled = compile_stages(config, variant)
     return build_graph(
         compiled.stages,
-        standalone_context(variant),
+        standalone_context(variant, unique),
         resolver=resolver or DockerImageResolver(),
         platform=platform,
     )

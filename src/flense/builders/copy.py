@@ -30,6 +30,7 @@ def component_local(
         include=include,
         exclude=exclude,
         shared_key_hint=f"flense:{component.source}",
+        unique=settings.local_unique,
         name=f"[{component.name}] {step}",
         description={"flense.component": component.name},
     )
@@ -48,7 +49,10 @@ def build_copy(component: Component, settings: BuildSettings) -> ComponentOutput
 def whole_context(settings: BuildSettings) -> llb.State:
     """Return one unfiltered local source for the whole context."""
     return llb.local(
-        settings.local_name, shared_key_hint="flense:context", name="[context] transfer"
+        settings.local_name,
+        shared_key_hint="flense:context",
+        unique=settings.local_unique,
+        name="[context] transfer",
     )
 
 

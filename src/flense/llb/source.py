@@ -128,6 +128,7 @@ def local(
     shared_key_hint: str | None = None,
     differ: str | None = None,
     session_id: str | None = None,
+    unique: str | None = None,
     name: str | None = None,
     description: Mapping[str, str] | None = None,
     ignore_cache: bool = False,
@@ -144,8 +145,12 @@ def local(
     positional-only, so ``name=`` sets the vertex's progress name as it
     does for every other op.
 
-    Unlike Go's ``llb.Local``, no random ``local.unique`` attr is added, so
-    a graph always marshals to the same bytes.
+    ``unique`` sets the ``local.unique`` attr, which only changes the op's
+    digest. BuildKit runs identical vertices of concurrent builds once, so
+    two builds whose local ops are byte-identical share one transfer, from
+    whichever session started it. Go's ``llb.Local`` therefore adds a random
+    value; flense passes a value of its own so that output stays
+    deterministic.
     """
     if not directory:
         raise ValueError(
@@ -157,6 +162,9 @@ def local(
     if session_id:
         attrs["local.session"] = session_id
         caps.add("source.local.sessionid")
+    if unique:
+        attrs["local.unique"] = unique
+        caps.add("source.local.unique")
     if include:
         # The attr key is singular although the cap name is plural.
         attrs["local.includepattern"] = _json_list(include)
