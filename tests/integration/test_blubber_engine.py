@@ -31,6 +31,7 @@ import pytest
 from flense import llb
 from flense.blubber.baseimage import DockerImageResolver
 from flense.build import BuildRequest, run_build
+from flense.builders import local_unique
 from flense.builders.blubber import compile_variant, standalone_graph
 from flense.compose import compose
 from flense.engine.client import Client, Output
@@ -409,7 +410,9 @@ def test_fixture_builds(
     # The same graph built in Python marshals to the same bytes, so the
     # copy below reuses the build above from the cache. Only the checked
     # path is exported, not the whole base image.
-    graph = standalone_graph(FIXTURES / name, variant)
+    graph = standalone_graph(
+        FIXTURES / name, variant, unique=local_unique(fixture_context)
+    )
     assert llb.marshal(graph.state).to_bytes() == data
     extract = llb.scratch().file(
         llb.copy(graph.state, f"/{expected}", "/out/", create_dest_path=True)

@@ -56,9 +56,17 @@ def build(context: Path, *outputs: str):
 
 
 def always_runs(name: str) -> bool:
-    """Tell steps that BuildKit runs on every build: transfers, image lookups."""
+    """Tell steps that BuildKit runs on every build: transfers, image lookups.
+
+    An image lookup may carry the name another build gave the same vertex
+    (``[build] from ...``), because BuildKit runs identical vertices of
+    concurrent builds once.
+    """
     return (
-        name.endswith("] transfer") or ": from " in name or name.startswith("exporting")
+        name.endswith("] transfer")
+        or ": from " in name
+        or "] from " in name
+        or name.startswith("exporting")
     )
 
 
