@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from flense import __version__, llb
 from flense.assemble import DEFAULT_MAX_LAYERS, LayerBudgetError
-from flense.errors import FlenseError, UsageError
+from flense.errors import FlenseError, UsageError, UserInputError
 
 if TYPE_CHECKING:
     from flense.manifest import Manifest
@@ -39,6 +39,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     _configure_logging(args.verbose)
     try:
         status = args.run(args)
+    except UserInputError as error:
+        # Located errors start with FILE:LINE:COLUMN, as compilers print
+        # them, so editors and CI annotations can jump to the spot.
+        prefix = "" if error.location is not None else "flense: error: "
+        print(f"{prefix}{error}", file=sys.stderr)
+        sys.exit(error.exit_code)
     except FlenseError as error:
         print(f"flense: error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
@@ -104,8 +110,15 @@ def _parser() -> argparse.ArgumentParser:
             "stdout, like `blubber CONFIG VARIANT`."
         ),
     )
-    blubber_parser.add_argument("config", type=Path, metavar="CONFIG")
-    blubber_parser.add_argument("variant", metavar="VARIANT")
+    blubber_parser.add_argument(
+        "config",
+        type=Path,
+        metavar="CONFIG",
+        help="the Blubber config, usually .pipeline/blubber.yaml",
+    )
+    blubber_parser.add_argument(
+        "variant", metavar="VARIANT", help="the variant of CONFIG to compile"
+    )
     blubber_parser.add_argument(
         "--context",
         type=Path,
@@ -123,7 +136,10 @@ def _add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
         "manifest",
         type=Path,
         metavar="MANIFEST",
-        help="the manifest file, usually .pipeline/manifest.yaml",
+        help=(
+            "the manifest file, usually .pipeline/manifest.yaml (with --variant, "
+            "a Blubber config)"
+        ),
     )
     parser.add_argument(
         "--context",
@@ -262,7 +278,24 @@ def _configure_logging(verbosity: int) -> None:
 def _load_manifest(args: argparse.Namespace) -> Manifest:
     from flense.manifest import load_manifest
 
-    return load_manifest(args.manifest, _context_dir(args.context))
+    context = _context_dir(args.context)
+    if _top_level_keys(args.manifest) >= {"version", "variants"}:
+        raise UsageError(
+            f"{args.manifest} is a Blubber config, not a manifest: build one of "
+            f"its variants with `flense build {args.manifest} --variant NAME`"
+        )
+    return load_manifest(args.manifest, context)
+
+
+def _top_level_keys(path: Path) -> set[str]:
+    """Return the top-level keys of a YAML file; empty when it cannot be read."""
+    from flense.yamlfile import load_yaml
+
+    try:
+        root = load_yaml(path)
+    except UserInputError:
+        return set()
+    return set(root.value) if isinstance(root.value, dict) else set()
 
 
 def _compile_manifest(
@@ -328,6 +361,11 @@ def _compile_blubber(
     from flense.blubber.baseimage import DockerImageResolver
     from flense.builders.blubber import compile_variant
 
+    if "components" in _top_level_keys(config):
+        raise UsageError(
+            f"{config} is a manifest, not a Blubber config: build it without "
+            "--variant, or give the Blubber config of one component"
+        )
     return compile_variant(
         config,
         variant,
@@ -362,6 +400,20 @@ def _run_build(args: argparse.Namespace) -> int:
     # A build of its own never shares a local transfer with another build.
     args.nonce = secrets.token_hex(8)
     if args.variant is not None:
+        ignored = [
+            option
+            for option, value, default in (
+                ("--max-layers", args.max_layers, DEFAULT_MAX_LAYERS),
+                ("--assemble", args.assemble, "auto"),
+                ("--single-context", args.single_context, False),
+            )
+            if value != default
+        ]
+        if ignored:
+            log.warning(
+                "%s apply to manifests and are ignored with --variant",
+                ", ".join(ignored),
+            )
         definition, image_config = _compile_blubber(
             args.manifest, args.variant, args.context, args.addr, args.nonce
         )
@@ -396,10 +448,11 @@ def _run_build(args: argparse.Namespace) -> int:
 
 
 def _context_dir(path: Path) -> Path:
+    if not path.exists():
+        raise UsageError(f"--context {path}: not found; give the build context")
     if not path.is_dir():
         raise UsageError(
-            f"--context {path}: not a directory; give the directory that component "
-            "sources are relative to"
+            f"--context {path}: not a directory; give the build context directory"
         )
     return path.resolve()
 

@@ -54,7 +54,7 @@ def test_bad_manifest_exits_2_without_traceback(tmp_path):
 
     assert result.returncode == 2
     first_line = result.stderr.splitlines()[0]
-    assert first_line.startswith(f"flense: error: {manifest}:5:5: ")
+    assert first_line.startswith(f"{manifest}:5:5: ")
     assert '"buildr"' in first_line
     assert '"builder"' in first_line
     assert "Traceback" not in result.stderr

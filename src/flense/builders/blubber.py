@@ -24,6 +24,7 @@ then has the same definition in both forms.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 from dataclasses import dataclass
@@ -79,16 +80,20 @@ def compile_stages(config: Path, variant: str) -> CompiledVariant:
 def standalone_context(label: str, unique: str | None = None) -> llb.State:
     """Return the build context of ``flense blubber``: the whole ``context`` local.
 
-    This is the local source that Blubber's own compiler uses. ``label``
-    names the vertex ``[<label>] context``; ``unique`` is its
-    ``local.unique`` value (see ``flense.builders.local_unique``).
+    The files are copied onto an empty filesystem, as ``manifest_context``
+    does, so that steps reading the context's root (``copies: [local]``)
+    see the same content checksum in both; a local source's own root would
+    checksum differently. ``label`` names the vertices ``[<label>] ...``;
+    ``unique`` is the local's ``local.unique`` value (see
+    ``flense.builders.local_unique``).
     """
-    return llb.local(
+    local = llb.local(
         CONTEXT_NAME,
         shared_key_hint=CONTEXT_NAME,
         unique=unique,
-        name=f"[{label}] context",
+        name=f"[{label}] transfer",
     )
+    return _rerooted(local, "/", label)
 
 
 def manifest_context(component: Component, settings: BuildSettings) -> llb.State:
@@ -99,12 +104,22 @@ def manifest_context(component: Component, settings: BuildSettings) -> llb.State
     another component's files.
     """
     local = component_local(component, settings)
-    if component.source == ".":
-        return local
+    source = "/" if component.source == "." else f"/{component.source}"
+    return _rerooted(
+        local, source, component.name, {"flense.component": component.name}
+    )
+
+
+def _rerooted(
+    local: llb.State,
+    source: str,
+    label: str,
+    description: dict[str, str] | None = None,
+) -> llb.State:
     return llb.scratch().file(
-        llb.copy(local, f"/{component.source}", "/", copy_dir_contents=True),
-        name=f"[{component.name}] context",
-        description={"flense.component": component.name},
+        llb.copy(local, source, "/", copy_dir_contents=True),
+        name=f"[{label}] context",
+        description=description,
     )
 
 
@@ -121,6 +136,7 @@ def build_blubber(
     Engine. ``platform`` defaults to the machine's, as ``llb.marshal`` does.
     """
     config, variant = _config_and_variant(component, settings)
+    _check_variant_defined(component, config, variant)
     compiled = compile_stages(config, variant)
     graph = build_graph(
         compiled.stages,
@@ -213,4 +229,26 @@ def _config_and_variant(
         )
     return settings.context / component.source / component.config_path, (
         component.variant
+    )
+
+
+def _check_variant_defined(component: Component, config: Path, variant: str) -> None:
+    """Raise an error at the manifest's component when ``variant`` is not defined.
+
+    The mistake is in the manifest, so the error points there rather than
+    at the Blubber file.
+    """
+    defined = sorted(load_config(config).variants)
+    if variant in defined:
+        return
+    close = difflib.get_close_matches(variant, defined, n=1)
+    hint = (
+        f'did you mean "{close[0]}"?'
+        if close
+        else "use one of " + ", ".join(f'"{name}"' for name in defined)
+    )
+    raise UserInputError(
+        f'component {component.name}: variant "{variant}" is not defined in '
+        f"{config}; {hint}",
+        component.location,
     )
