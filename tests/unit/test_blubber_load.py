@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,41 @@ ERRORS = [
         'path copied from "local" must be relative and must not start with ".."',
     ),
     (
+        "local mount parent",
+        "version: v4\nbuilder:\n  command: [ls]\n"
+        "  mounts: [{from: local, source: ../B, destination: /mnt/b}]\n",
+        None,
+        '4:34: builder.mounts[0].source: "../B" is outside the build context: a path '
+        'mounted from "local" must be relative and must not start with ".."',
+    ),
+    (
+        "local mount absolute",
+        "version: v4\nvariants:\n  dev:\n    builder:\n      command: [ls]\n"
+        "      mounts:\n        - {from: local, source: /B}\n",
+        None,
+        '7:33: variants.dev.builder.mounts[0].source: "/B" is outside the build '
+        'context: a path mounted from "local" must be relative and must not start '
+        'with ".."',
+    ),
+    (
+        "local mount in custom builder",
+        "version: v4\nbuilders:\n  - custom:\n      command: [ls]\n"
+        "      mounts: [{from: local, source: a/../../B}]\n",
+        None,
+        '5:38: builders[0].custom.mounts[0].source: "a/../../B" is outside the build '
+        'context: a path mounted from "local" must be relative and must not start '
+        'with ".."',
+    ),
+    (
+        "local requirement in builders entry",
+        "version: v4\nbuilders:\n  - python:\n      version: python3\n"
+        "      requirements: [{from: local, source: ../req.txt}]\n",
+        None,
+        '5:44: builders[0].python.requirements[0].source: "../req.txt" is outside the '
+        'build context: a path copied from "local" must be relative and must not '
+        'start with ".."',
+    ),
+    (
         "copies duplicates",
         "version: v4\nvariants:\n  aaa: {}\n  bbb: {}\n  dev:\n"
         "    copies: [aaa, bbb, aaa]\n",
@@ -193,22 +229,71 @@ ERRORS = [
         "runs as root",
         "version: v4\nvariants:\n  build:\n    runs:\n      as: root\n",
         None,
-        '5:11: variants.build.runs.as: "root" is not a valid user name: use letters, '
-        'digits, "-" and "." (at least 3 characters), not "root"',
+        '5:11: variants.build.runs.as: "root" is not a valid user name: Blubber does '
+        'not allow "root" here, so name a non-root user such as "somebody"',
     ),
     (
         "runs as short",
         "version: v4\nruns: {as: fo}\n",
         None,
-        '2:12: runs.as: "fo" is not a valid user name: use letters, digits, "-" and '
-        '"." (at least 3 characters), not "root"',
+        '2:12: runs.as: "fo" is not a valid user name: it is too short (use at least 3 '
+        "characters)",
     ),
     (
         "runs as space",
         "version: v4\nruns: {as: foo bar}\n",
         None,
-        '2:12: runs.as: "foo bar" is not a valid user name: use letters, digits, "-" '
-        'and "." (at least 3 characters), not "root"',
+        '2:12: runs.as: "foo bar" is not a valid user name: " " is not allowed (use '
+        'ASCII letters, digits, "-" and ".")',
+    ),
+    (
+        "runs as underscore",
+        "version: v4\nruns: {as: foo_bar}\n",
+        None,
+        '2:12: runs.as: "foo_bar" is not a valid user name: "_" is not allowed (use '
+        'ASCII letters, digits, "-" and ".")',
+    ),
+    (
+        "runs as two characters not allowed",
+        "version: v4\nruns: {as: 'a@b_c@'}\n",
+        None,
+        '2:12: runs.as: "a@b_c@" is not a valid user name: "@" and "_" are not '
+        'allowed (use ASCII letters, digits, "-" and ".")',
+    ),
+    (
+        "runs as digit first",
+        "version: v4\nruns: {as: 1abc}\n",
+        None,
+        '2:12: runs.as: "1abc" is not a valid user name: it must start with an ASCII '
+        "letter",
+    ),
+    (
+        "runs as dash last",
+        "version: v4\nruns: {as: abc-}\n",
+        None,
+        '2:12: runs.as: "abc-" is not a valid user name: it must not end with "-"',
+    ),
+    (
+        "runs as several problems",
+        "version: v4\nruns: {as: _.}\n",
+        None,
+        '2:12: runs.as: "_." is not a valid user name: "_" is not allowed (use ASCII '
+        'letters, digits, "-" and "."), it is too short (use at least 3 characters), '
+        'it must start with an ASCII letter, and it must not end with "."',
+    ),
+    (
+        "lives as dot last",
+        "version: v4\nvariants:\n  build:\n    lives: {as: app.}\n",
+        None,
+        '4:17: variants.build.lives.as: "app." is not a valid user name: it must not '
+        'end with "."',
+    ),
+    (
+        "lives as root",
+        "version: v4\nlives: {as: root}\n",
+        None,
+        '2:13: lives.as: "root" is not a valid user name: Blubber does not allow '
+        '"root" here, so name a non-root user such as "somebody"',
     ),
     (
         "environment dash",
@@ -557,3 +642,88 @@ def test_includes_local_ignored(tmp_path: Path) -> None:
     )
     stages = compile_variant(config, "dev")
     assert [stage.name for stage in stages] == ["dev"]
+
+
+def test_mount_from_variant_parent_source(tmp_path: Path) -> None:
+    # A mount from a variant reads that variant's filesystem, not the build
+    # context, so only local mount sources are checked.
+    config = load_text(
+        tmp_path,
+        "version: v4\nvariants:\n  assets: {}\n  dev:\n    builder:\n"
+        "      command: [ls]\n      mounts: [{from: assets, source: ../x}]\n",
+    )
+    assert config.variants["dev"].builder.mounts == (Mount("assets", "", "../x"),)
+
+
+# --- image references that look like misspelled variants ------------------------------
+
+_VARIANTS = "version: v4\nvariants:\n  build: {}\n  assets: {}\n  dev:\n"
+
+# (name, lines of variants.dev, expected warning after the path, or None)
+IMAGE_TYPOS = [
+    (
+        "copies shorthand",
+        "    copies: [biuld]\n",
+        '6:14: variants.dev.copies[0].from "biuld" is not a variant, so it is pulled '
+        "as the image docker.io/library/biuld:latest; did you mean the variant "
+        '"build"?',
+    ),
+    (
+        "copies mapping",
+        "    copies: [{from: bulid, source: /out}]\n",
+        '6:21: variants.dev.copies[0].from "bulid" is not a variant, so it is pulled '
+        "as the image docker.io/library/bulid:latest; did you mean the variant "
+        '"build"?',
+    ),
+    (
+        "requirement",
+        "    builder:\n      command: [ls]\n"
+        "      requirements: [{from: asets, source: a.txt}]\n",
+        '8:29: variants.dev.builder.requirements[0].from "asets" is not a variant, so '
+        "it is pulled as the image docker.io/library/asets:latest; did you mean the "
+        'variant "assets"?',
+    ),
+    (
+        "mount shorthand",
+        "    builder:\n      command: [ls]\n      mounts: [asset]\n",
+        '8:16: variants.dev.builder.mounts[0].from "asset" is not a variant, so it is '
+        "pulled as the image docker.io/library/asset:latest; did you mean the variant "
+        '"assets"?',
+    ),
+    (
+        "two edits",
+        "    copies: [bilds]\n",
+        '6:14: variants.dev.copies[0].from "bilds" is not a variant, so it is pulled '
+        "as the image docker.io/library/bilds:latest; did you mean the variant "
+        '"build"?',
+    ),
+    ("tag", "    copies: ['biuld:latest']\n", None),
+    ("digest", "    copies: ['biuld@sha256:" + "a" * 64 + "']\n", None),
+    ("registry domain", "    copies: [registry.example.org/biuld]\n", None),
+    ("localhost domain", "    copies: [localhost/biuld]\n", None),
+    ("uppercase domain", "    copies: [Asset/s]\n", None),
+    ("far name", "    copies: [debian]\n", None),
+    ("three edits", "    copies: [bxxlds]\n", None),
+    ("variant itself", "    copies: [build]\n", None),
+    ("local", "    copies: [local]\n", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [pytest.param(lines, expected, id=name) for name, lines, expected in IMAGE_TYPOS],
+)
+def test_image_typo_warning(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    lines: str,
+    expected: str | None,
+) -> None:
+    path = tmp_path / "blubber.yaml"
+    path.write_text(_VARIANTS + lines)
+    with caplog.at_level(logging.WARNING, logger="flense.blubber.load"):
+        load_config(path)
+    messages = [
+        record.getMessage().removeprefix(f"{path}:") for record in caplog.records
+    ]
+    assert messages == ([] if expected is None else [expected])

@@ -11,7 +11,7 @@ from flense import llb
 from flense.assemble import LayerBudgetError, place, plan_groups
 from flense.builders import ComponentOutput
 from flense.compose import compose
-from flense.errors import Location
+from flense.errors import Location, UserInputError
 from flense.manifest import load_manifest
 from flense.manifest.model import Component
 
@@ -225,3 +225,22 @@ def test_single_layer_budget():
 def test_budget_must_be_positive():
     with pytest.raises(LayerBudgetError, match="at least 1"):
         plan_groups(_placements(["."]), 0)
+
+
+def test_blubber_output_never_created(tmp_path):
+    component = tmp_path / "ext" / "S"
+    (component / ".pipeline").mkdir(parents=True)
+    (component / "s.txt").write_text("s")
+    (component / ".pipeline" / "blubber.yaml").write_text(
+        "version: v4\nvariants:\n  site:\n    lives:\n      in: /dist\n"
+        "    copies:\n      - from: local\n        source: s.txt\n"
+        "        destination: /elsewhere/s.txt\n"
+    )
+    (tmp_path / "manifest.yaml").write_text(
+        "destination:\n  root: /srv/mw\ncomponents:\n  - source: ext/S\n"
+        "    builder: blubber\n    variant: site\n"
+    )
+    manifest = load_manifest(tmp_path / "manifest.yaml", tmp_path)
+
+    with pytest.raises(UserInputError, match='lives.in "/dist" is never created'):
+        compose(manifest, max_layers=10)

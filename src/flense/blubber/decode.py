@@ -17,7 +17,7 @@ from flense.blubber.quoting import go_quote
 from flense.errors import Location, UserInputError
 from flense.yamlfile import Node, describe
 
-__all__ = ["Decoder", "closest"]
+__all__ = ["Decoder", "closest", "edit_distance"]
 
 _UINT64_MAX = 2**64 - 1
 
@@ -26,6 +26,30 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     """Return the candidate spelled most like ``word``, if any is close."""
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+def edit_distance(first: str, second: str) -> int:
+    """Count the edits that turn ``first`` into ``second``.
+
+    An edit inserts, deletes or replaces one character, or swaps two
+    adjacent ones (the optimal string alignment distance), so ``biuld`` is
+    one edit from ``build``.
+    """
+    previous: list[int] = []
+    row = list(range(len(second) + 1))
+    for i, first_character in enumerate(first, start=1):
+        before, previous, row = previous, row, [i] + [0] * len(second)
+        for j, second_character in enumerate(second, start=1):
+            cost = 0 if first_character == second_character else 1
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
+            if (
+                i > 1
+                and j > 1
+                and first_character == second[j - 2]
+                and first[i - 2] == second_character
+            ):
+                row[j] = min(row[j], before[j - 2] + 1)
+    return row[-1]
 
 
 class Decoder:

@@ -9,12 +9,13 @@ Blubber, it checks ``version`` before anything else.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flense.blubber import rules
+from flense.blubber import paths, rules
 from flense.blubber.config import (
     DEFAULT_APT_RELEASE,
     DEFAULT_LIVES,
@@ -37,7 +38,7 @@ from flense.blubber.config import (
     Runs,
     Variant,
 )
-from flense.blubber.decode import Decoder, closest
+from flense.blubber.decode import Decoder, closest, edit_distance
 from flense.blubber.quoting import RunTemplateError, format_run, go_quote
 from flense.blubber.validate import check_variant
 from flense.errors import UserInputError
@@ -45,6 +46,8 @@ from flense.yamlfile import Node as YamlNode
 from flense.yamlfile import load_yaml
 
 __all__ = ["SUPPORTED_VERSION", "load_config", "parse_config"]
+
+logger = logging.getLogger(__name__)
 
 SUPPORTED_VERSION = "v4"
 
@@ -258,7 +261,7 @@ class _Loader:
                 assert isinstance(item.value, str)
                 self.decoder.record(item, item_path)
                 artifact = Artifact(from_=item.value, location=item.location)
-                self.check_from(item, item_path, item.value)
+                self.check_from(item, item_path, item.value, f"{item_path}.from")
             else:
                 artifact = self.artifact(item, item_path)
             artifacts.append(artifact)
@@ -276,7 +279,7 @@ class _Loader:
                     from_=LOCAL, source=item.value, location=item.location
                 )
                 self.decoder.record(item, item_path)
-                self.check_local_source(item, item_path, artifact)
+                self.check_context_path(item, item_path, "copied")
             else:
                 artifact = self.artifact(item, item_path)
             artifacts.append(artifact)
@@ -296,7 +299,7 @@ class _Loader:
                 "missing; write local, a variant name or an image reference",
             )
         assert from_node is not None
-        self.check_from(from_node, f"{field_path}.from", from_)
+        self.check_from(from_node, f"{field_path}.from", from_, f"{field_path}.from")
 
         source = destination = ""
         if "source" in entries:
@@ -315,14 +318,23 @@ class _Loader:
                 "missing: source is required when destination is set",
             )
         artifact = Artifact(from_, source, destination, exclude, node.location)
-        if source:
-            self.check_local_source(entries["source"], f"{field_path}.source", artifact)
+        if source and from_ == LOCAL:
+            self.check_context_path(entries["source"], f"{field_path}.source", "copied")
         return artifact
 
-    def check_from(self, node: YamlNode, field_path: str, from_: str) -> None:
+    def check_from(
+        self, node: YamlNode, field_path: str, from_: str, from_path: str
+    ) -> None:
+        """Reject a ``from`` that is not local, a variant or an image reference.
+
+        ``field_path`` names the value in errors and ``from_path`` in the
+        warning for a likely misspelled variant. They differ for a shorthand
+        entry, where the list item itself is the ``from``.
+        """
         if from_ == LOCAL or from_ in self.variant_names:
             return
         if rules.is_image_reference(from_):
+            self.warn_if_misspelled_variant(node, from_path, from_)
             return
         near = closest(from_, self.variant_names)
         hint = f' (did you mean the variant "{near}"?)' if near else ""
@@ -333,19 +345,51 @@ class _Loader:
             "a variant name or an image reference",
         )
 
-    def check_local_source(
-        self, node: YamlNode, field_path: str, artifact: Artifact
+    def warn_if_misspelled_variant(
+        self, node: YamlNode, from_path: str, reference: str
     ) -> None:
-        if artifact.from_ != LOCAL or not artifact.source:
-            return
-        source = artifact.source
-        from flense.blubber import paths
+        """Log a warning when an image name is a few edits from a variant name.
 
-        if paths.is_abs(source) or paths.clean(source).startswith(".."):
+        Blubber pulls any ``from`` that is not a variant as an image, so a
+        misspelled variant fails only when the build cannot pull it. A name
+        with a registry domain, tag or digest is taken as a deliberate image.
+        """
+        if not rules.is_short_image_name(reference):
+            return
+        nearest: tuple[int, str] | None = None
+        for name in self.variant_names:
+            distance = edit_distance(reference, name)
+            # Names of up to 4 characters allow one edit only, because two
+            # edits turn most short names into unrelated ones.
+            allowed = 1 if len(name) <= 4 else 2
+            if distance <= allowed and (nearest is None or (distance, name) < nearest):
+                nearest = (distance, name)
+        if nearest is None:
+            return
+        logger.warning(
+            "%s: %s %s is not a variant, so it is pulled as the image %s; did you "
+            "mean the variant %s?",
+            node.location,
+            from_path,
+            go_quote(reference),
+            rules.full_image_name(reference),
+            go_quote(nearest[1]),
+        )
+
+    def check_context_path(self, node: YamlNode, field_path: str, verb: str) -> None:
+        """Reject a path read from the build context that could leave it.
+
+        ``verb`` names how the path is read ("copied" or "mounted"). The rule
+        is Blubber 1.8's rule for local copy sources, which also rejects a
+        name such as ``..data`` that only starts with two dots.
+        """
+        assert isinstance(node.value, str)
+        path = node.value
+        if paths.is_abs(path) or paths.clean(path).startswith(".."):
             raise self.decoder.fail_value(
                 node,
                 field_path,
-                'is outside the build context: a path copied from "local" must be '
+                f'is outside the build context: a path {verb} from "local" must be '
                 'relative and must not start with ".."',
             )
 
@@ -691,7 +735,15 @@ class _Loader:
                     from_path,
                     "missing; write local, a variant name or an image reference",
                 )
-            self.check_from(from_node, from_path, mount.from_)
+            self.check_from(from_node, from_path, mount.from_, f"{item_path}.from")
+            if mount.from_ == LOCAL and mount.source:
+                # NOTE: the source is $-expanded when the graph is built, so a
+                # variable that expands to ".." is not caught here. BuildKit
+                # then keeps the mount inside the context and fails with "not
+                # found".
+                self.check_context_path(
+                    entries["source"], f"{item_path}.source", "mounted"
+                )
             if mount in mounts:
                 raise self.decoder.fail(
                     item,

@@ -10,9 +10,11 @@ that contains a match, as Blubber does.
 from __future__ import annotations
 
 import re
+import string
 from urllib.parse import urlsplit
 
 from flense.blubber import paths
+from flense.blubber.quoting import go_quote
 
 __all__ = [
     "check_absolute_path",
@@ -26,7 +28,9 @@ __all__ = [
     "check_python_constraint",
     "check_user_name",
     "check_variant_name",
+    "full_image_name",
     "is_image_reference",
+    "is_short_image_name",
     "is_variant_name",
 ]
 
@@ -35,6 +39,8 @@ _VARIANT_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9\-.]+[a-zA-Z0-9]")
 # go-playground/validator v9.31 "hostname" (RFC 952), which Blubber uses
 # for user names; it happens to equal the variant name pattern.
 _HOSTNAME_RFC952 = re.compile(r"[a-zA-Z][a-zA-Z0-9\-.]+[a-zA-Z0-9]")
+_ASCII_LETTERS = frozenset(string.ascii_letters)
+_USER_NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-.")
 
 _ENVIRONMENT_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]+")
 
@@ -76,6 +82,32 @@ def is_image_reference(text: str) -> bool:
     return _IMAGE_REFERENCE.fullmatch(text) is not None
 
 
+def is_short_image_name(reference: str) -> bool:
+    """Report whether an image reference has no registry domain, tag or digest.
+
+    The domain rule is that of distribution/reference's ``splitDockerDomain``:
+    the part before the first ``/`` is a registry domain when it contains
+    ``.``, ``:`` or an uppercase letter, or is ``localhost``.
+    """
+    if "@" in reference:
+        return False
+    first, slash, _ = reference.partition("/")
+    if slash and (
+        first == "localhost" or "." in first or ":" in first or first != first.lower()
+    ):
+        return False
+    return ":" not in reference
+
+
+def full_image_name(short_name: str) -> str:
+    """Return the name Docker pulls for a short name: ``docker.io/library/x:latest``.
+
+    ``short_name`` must be one for which ``is_short_image_name`` is true.
+    """
+    repository = short_name if "/" in short_name else "library/" + short_name
+    return f"docker.io/{repository}:latest"
+
+
 def check_variant_name(name: str) -> str | None:
     if is_variant_name(name):
         return None
@@ -86,12 +118,42 @@ def check_variant_name(name: str) -> str | None:
 
 
 def check_user_name(name: str) -> str | None:
-    if _HOSTNAME_RFC952.fullmatch(name) and name != "root":
+    """Check ``lives.as`` or ``runs.as``; the message names every problem."""
+    if name == "root":
+        return (
+            'is not a valid user name: Blubber does not allow "root" here, so name '
+            'a non-root user such as "somebody"'
+        )
+    if _HOSTNAME_RFC952.fullmatch(name):
         return None
-    return (
-        'is not a valid user name: use letters, digits, "-" and "." '
-        '(at least 3 characters), not "root"'
+
+    problems = []
+    not_allowed = list(
+        dict.fromkeys(
+            character for character in name if character not in _USER_NAME_CHARACTERS
+        )
     )
+    if not_allowed:
+        verb = "is" if len(not_allowed) == 1 else "are"
+        problems.append(
+            f"{_join_and([go_quote(character) for character in not_allowed])} "
+            f'{verb} not allowed (use ASCII letters, digits, "-" and ".")'
+        )
+    if len(name) < 3:
+        problems.append("it is too short (use at least 3 characters)")
+    if name[:1] not in _ASCII_LETTERS:
+        problems.append("it must start with an ASCII letter")
+    if name[-1:] in ("-", "."):
+        problems.append(f"it must not end with {go_quote(name[-1])}")
+    assert problems, f"{name!r} fails the user name pattern for a reason not listed"
+    return "is not a valid user name: " + _join_and(problems)
+
+
+def _join_and(items: list[str]) -> str:
+    """Join ``items`` as English: ``a``, ``a and b``, ``a, b, and c``."""
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
 def check_environment_name(name: str) -> str | None:

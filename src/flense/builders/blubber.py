@@ -38,6 +38,7 @@ from flense.blubber.dockerfile import render_dockerfile as render_stages
 from flense.blubber.expand import expand
 from flense.blubber.graph import VariantGraph, build_graph
 from flense.blubber.instructions import Stage
+from flense.blubber.output import check_output_directory
 from flense.builders.base import BuildSettings, ComponentOutput, local_unique
 from flense.builders.copy import component_local
 from flense.errors import UserInputError
@@ -67,13 +68,20 @@ class CompiledVariant:
     lives_in: str
 
 
-def compile_stages(config: Path, variant: str) -> CompiledVariant:
+def compile_stages(
+    config: Path, variant: str, *, check_output: bool = False
+) -> CompiledVariant:
     """Load, expand and compile ``variant`` of the Blubber file ``config``.
 
-    Raises UserInputError for an invalid file or an unknown variant.
+    ``check_output`` also checks that the variant's ``lives.in`` directory,
+    which a manifest takes as the component's files, will exist. Raises
+    UserInputError for an invalid file or an unknown variant.
     """
-    expansion = expand(load_config(config), variant)
+    loaded = load_config(config)
+    expansion = expand(loaded, variant)
     stages = compile_expansion(expansion)
+    if check_output:
+        check_output_directory(loaded, expansion, stages)
     return CompiledVariant(stages, expansion.stages[-1].lives.in_)
 
 
@@ -137,7 +145,7 @@ def build_blubber(
     """
     config, variant = _config_and_variant(component, settings)
     _check_variant_defined(component, config, variant)
-    compiled = compile_stages(config, variant)
+    compiled = compile_stages(config, variant, check_output=True)
     graph = build_graph(
         compiled.stages,
         manifest_context(component, settings),
