@@ -12,25 +12,21 @@ one of two ways:
 * buildkitd: the bidirectional ``Control.Session`` RPC with the same values
   as gRPC metadata; each BytesMessage carries raw HTTP/2 bytes.
 
-In both cases flense runs a ``grpc.server`` on a unix socket in a private
-directory and splices the daemon's connection into a connection to it.
+In both cases flense serves gRPC on that connection itself, with the
+h2-based ``GrpcConnection``: no local socket and no relay in between.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
+import queue
 import secrets
-import shutil
-import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from flense.engine.dockerapi import DockerAPI
 from flense.engine.filesync.receiver import FILE_SEND_DIFF_COPY, FileSendService
@@ -40,26 +36,29 @@ from flense.engine.filesync.sender import (
     TransferStats,
 )
 from flense.engine.filesync.staging import ExportTarget
+from flense.engine.h2grpc import GrpcConnection, SocketStream
 from flense.engine.proto import control_pb2, control_pb2_grpc
-from flense.engine.transport import Splice, private_socket_dir
 
 logger = logging.getLogger(__name__)
 
 # The daemon's session client accepts 16 MiB messages since BuildKit v0.13
 # (4 MiB before); flense's own messages stay far below either limit.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-# Each running transfer occupies one worker for its whole duration, and the
-# daemon may read many local sources at once. Unused workers cost nothing
-# because the executor starts threads only when needed.
-SESSION_WORKERS = 128
-# The largest message flense sends on the Control.Session stream: far below
-# the 4 MiB that buildkitd accepted before v0.14.
-STREAM_CHUNK_BYTES = 64 * 1024
+# The largest message flense sends on the Control.Session stream: below the
+# 4 MiB that buildkitd accepted before v0.14.
+STREAM_CHUNK_BYTES = 1024 * 1024
+# Control.Session messages waiting for grpcio to send them.
+STREAM_QUEUE_MESSAGES = 8
+# How long closing a Control.Session stream waits for the daemon to end it
+# before cancelling the call.
+STREAM_CLOSE_SECONDS = 5.0
 # How long close() waits for export receivers that the daemon cancelled to
 # return; they stop at their next read of the request stream.
 RECEIVER_STOP_SECONDS = 5.0
 
-HEALTH_METHODS = ("/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch")
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
+HEALTH_METHODS = (HEALTH_CHECK, HEALTH_WATCH)
 
 HEADER_UUID = "X-Docker-Expose-Session-Uuid"
 HEADER_NAME = "X-Docker-Expose-Session-Name"
@@ -102,39 +101,28 @@ class Session:
         self._closers: list[Callable[[], None]] = []
         self._closed = False
 
-        self._directory = private_socket_dir("flense-session-")
-        self._socket_path = os.path.join(self._directory, "session.sock")
-        self._server = grpc.server(
-            ThreadPoolExecutor(
-                max_workers=SESSION_WORKERS, thread_name_prefix="flense-session"
-            ),
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ],
-        )
-        health_servicer = _LoggingHealthServicer(self.id)
-        # BuildKit checks the empty service name and treats any error,
-        # including NOT_FOUND for an unknown name, as a dead client.
-        health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self._server)
-
         self._file_sync = FileSyncService(local_dirs, on_transfer=self._record_transfer)
         self._file_send = FileSendService(export_targets)
-        self._server.add_generic_rpc_handlers(
-            (
-                grpc.method_handlers_generic_handler(
-                    "moby.filesync.v1.FileSync", self._file_sync.method_handlers()
-                ),
-                grpc.method_handlers_generic_handler(
-                    "moby.filesync.v1.FileSend", self._file_send.method_handlers()
-                ),
-            )
-        )
+        health_service = _HealthService(self.id)
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {
+            HEALTH_CHECK: grpc.unary_unary_rpc_method_handler(
+                health_service.check,
+                request_deserializer=health_pb2.HealthCheckRequest.FromString,
+                response_serializer=health_pb2.HealthCheckResponse.SerializeToString,
+            ),
+            HEALTH_WATCH: grpc.unary_stream_rpc_method_handler(
+                health_service.watch,
+                request_deserializer=health_pb2.HealthCheckRequest.FromString,
+                response_serializer=health_pb2.HealthCheckResponse.SerializeToString,
+            ),
+        }
+        for service, handlers in (
+            ("moby.filesync.v1.FileSync", self._file_sync.method_handlers()),
+            ("moby.filesync.v1.FileSend", self._file_send.method_handlers()),
+        ):
+            for method, handler in handlers.items():
+                self._handlers[f"/{service}/{method}"] = handler
         self.methods = (*HEALTH_METHODS, FILE_SYNC_DIFF_COPY, FILE_SEND_DIFF_COPY)
-        self._server.add_insecure_port(f"unix:{self._socket_path}")
-        self._server.start()
-        logger.debug("session %s: serving on %s", self.id, self._socket_path)
 
     @property
     def transfers(self) -> tuple[TransferStats, ...]:
@@ -151,15 +139,7 @@ class Session:
         ]
         headers.extend((HEADER_METHOD, method) for method in self.methods)
         upgraded = api.upgrade(f"/v{api_version}/session", headers)
-        local = self._connect_local()
-        splice = Splice(
-            upgraded.sock,
-            local,
-            name=f"session-{self.id[:8]}",
-            initial_bytes=upgraded.initial_bytes,
-        )
-        splice.start()
-        self._closers.append(lambda: _close_splice(splice))
+        self._serve(SocketStream(upgraded.sock, upgraded.initial_bytes))
         logger.info("session %s: attached to %s", self.id, api.address)
 
     def attach_control_stream(self, stub: control_pb2_grpc.ControlStub) -> None:
@@ -172,30 +152,7 @@ class Session:
         metadata.extend(
             ("x-docker-expose-session-grpc-method", method) for method in self.methods
         )
-        local = self._connect_local()
-        closing = threading.Event()
-        call = stub.Session(_read_socket(local), metadata=metadata)
-        thread = threading.Thread(
-            target=_write_socket,
-            args=(call, local, self.id, closing),
-            name=f"session-{self.id[:8]}-in",
-            daemon=True,
-        )
-        thread.start()
-
-        def close() -> None:
-            # Ending the request stream half-closes it, which ends the
-            # session on the daemon; cancel only if that does not finish it.
-            closing.set()
-            with contextlib.suppress(OSError):
-                local.shutdown(socket.SHUT_RDWR)
-            thread.join(5)
-            if thread.is_alive():
-                call.cancel()
-                thread.join(5)
-            local.close()
-
-        self._closers.append(close)
+        self._serve(ControlSessionStream(stub, metadata, self.id))
         logger.info("session %s: attached through Control.Session", self.id)
 
     def close(self) -> None:
@@ -210,7 +167,6 @@ class Session:
             self._closed = True
         for closer in reversed(self._closers):
             closer()
-        self._server.stop(grace=2).wait(5)
         self._file_sync.stop_all()
         if not self._file_send.wait_idle(RECEIVER_STOP_SECONDS):
             logger.warning(
@@ -219,7 +175,6 @@ class Session:
                 self.id,
                 RECEIVER_STOP_SECONDS,
             )
-        shutil.rmtree(self._directory, ignore_errors=True)
         logger.info("session %s: closed", self.id)
 
     def __enter__(self) -> Session:
@@ -228,64 +183,123 @@ class Session:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _connect_local(self) -> socket.socket:
-        local = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        local.connect(self._socket_path)
-        return local
+    def _serve(self, stream: ControlSessionStream | SocketStream) -> None:
+        connection = GrpcConnection(
+            stream,
+            self._handlers,
+            name=f"session-{self.id[:8]}",
+            max_message_bytes=MAX_MESSAGE_BYTES,
+            unlimited_methods=frozenset(HEALTH_METHODS),
+        )
+        connection.start()
+        self._closers.append(connection.close)
 
     def _record_transfer(self, stats: TransferStats) -> None:
         with self._lock:
             self._transfers.append(stats)
 
 
-class _LoggingHealthServicer(health.HealthServicer):
-    """grpcio's Health service, logging each check the daemon makes."""
+class _HealthService:
+    """``grpc.health.v1.Health``: flense is SERVING while the session is open.
+
+    BuildKit checks the empty service name and treats any error, including
+    NOT_FOUND for an unknown name, as a dead client.
+    """
 
     def __init__(self, session_id: str) -> None:
-        super().__init__()
         self._session_id = session_id
         self._checks = 0
 
-    def Check(  # noqa: N802 (the gRPC method name)
+    def check(
         self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext
     ) -> health_pb2.HealthCheckResponse:
         self._checks += 1
         logger.debug("session %s: health check %d", self._session_id, self._checks)
-        return super().Check(request, context)
+        return self._status(request, context)
+
+    def watch(
+        self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext
+    ) -> Iterator[health_pb2.HealthCheckResponse]:
+        """Send the status once, then hold the call open until it ends."""
+        yield self._status(request, context)
+        ended = threading.Event()
+        if context.add_callback(ended.set):
+            ended.wait()
+
+    def _status(
+        self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext
+    ) -> health_pb2.HealthCheckResponse:
+        if request.service:
+            context.abort(
+                grpc.StatusCode.NOT_FOUND, f"unknown service {request.service!r}"
+            )
+        return health_pb2.HealthCheckResponse(
+            status=health_pb2.HealthCheckResponse.SERVING
+        )
 
 
-def _close_splice(splice: Splice) -> None:
-    splice.close()
-    splice.join(5)
+class ControlSessionStream:
+    """The HTTP/2 byte stream inside a ``Control.Session`` call.
 
+    Each BytesMessage carries a slice of the raw HTTP/2 stream in one
+    direction. ``close`` half-closes the call, which ends the session on the
+    daemon, and cancels it when the daemon has not ended its side within
+    ``STREAM_CLOSE_SECONDS``.
+    """
 
-def _read_socket(local: socket.socket) -> Iterator[control_pb2.BytesMessage]:
-    """Yield what the local gRPC server writes, as Control.Session messages."""
-    while True:
+    def __init__(
+        self,
+        stub: control_pb2_grpc.ControlStub,
+        metadata: list[tuple[str, str]],
+        session_id: str,
+    ) -> None:
+        self._session_id = session_id
+        self._outgoing: queue.Queue[bytes | None] = queue.Queue(STREAM_QUEUE_MESSAGES)
+        self._closing = threading.Event()
+        self._ended = threading.Event()
+        self._call = stub.Session(self._requests(), metadata=metadata)
+
+    def recv(self) -> bytes:
         try:
-            data = local.recv(STREAM_CHUNK_BYTES)
-        except OSError:
-            return
-        if not data:
-            return
-        yield control_pb2.BytesMessage(data=data)
+            for message in self._call:
+                if message.data:
+                    return bytes(message.data)
+            logger.debug("session %s: the daemon ended the stream", self._session_id)
+        except grpc.RpcError as error:
+            if not self._closing.is_set():
+                logger.warning(
+                    "session %s: the stream failed: %s", self._session_id, error
+                )
+        self._ended.set()
+        return b""
 
+    def sendall(self, data: bytes) -> None:
+        for offset in range(0, len(data), STREAM_CHUNK_BYTES):
+            self._put(data[offset : offset + STREAM_CHUNK_BYTES])
 
-def _write_socket(
-    call: Iterator[control_pb2.BytesMessage],
-    local: socket.socket,
-    session_id: str,
-    closing: threading.Event,
-) -> None:
-    """Write the daemon's Control.Session messages into the local connection."""
-    try:
-        for message in call:
-            local.sendall(message.data)
-        with contextlib.suppress(OSError):
-            local.shutdown(socket.SHUT_WR)
-        logger.debug("session %s: the daemon ended the stream", session_id)
-    except (grpc.RpcError, OSError) as error:
-        if not closing.is_set():
-            logger.warning("session %s: the stream failed: %s", session_id, error)
-        with contextlib.suppress(OSError):
-            local.shutdown(socket.SHUT_RDWR)
+    def close(self) -> None:
+        if self._closing.is_set():
+            return
+        self._closing.set()
+        try:
+            self._outgoing.put_nowait(None)
+        except queue.Full:
+            self._call.cancel()
+        if not self._ended.wait(STREAM_CLOSE_SECONDS):
+            self._call.cancel()
+
+    def _put(self, item: bytes) -> None:
+        while not self._closing.is_set() and not self._call.done():
+            try:
+                self._outgoing.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise OSError("the Control.Session stream has ended")
+
+    def _requests(self) -> Iterator[control_pb2.BytesMessage]:
+        while True:
+            item = self._outgoing.get()
+            if item is None:
+                return
+            yield control_pb2.BytesMessage(data=item)

@@ -14,6 +14,10 @@ the fsutil receiver, flense as the sender:
 The walk, the requests and the file reads run in their own threads, and all
 outgoing packets pass through one bounded queue that the gRPC response
 iterator drains, so neither the listing nor a file is held in memory whole.
+The walk hands over STAT packets in batches, and a file's packets go
+together when it fits in one chunk, so the queue sees a few items per file
+or per hundred entries. The file data waiting in the queues of all
+transfers of a session is bounded by one shared ``ReadAheadBudget``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import grpc
 
 from flense.engine.filesync import modes
 from flense.engine.filesync.walk import Entry, walk
+from flense.engine.h2grpc import MessageBatch
 from flense.engine.proto import fsutil_pb2
 from flense.patterns import escape
 
@@ -47,10 +52,17 @@ KEY_EXCLUDE_PATTERNS = "exclude-patterns"
 KEY_FOLLOW_PATHS = "followpaths"
 
 CHUNK_SIZE = 256 * 1024
-FILE_WORKERS = 4
-# Packets waiting for the gRPC stream; with CHUNK_SIZE this bounds buffered
-# file data per transfer to 16 MiB.
+FILE_WORKERS = 2
+# Items (a DATA chunk, a small file's packets, or a batch of STATs) waiting
+# for the gRPC stream, per transfer.
 QUEUE_SIZE = 64
+# STAT packets the walk hands over at once. A batch of this size takes a
+# few milliseconds to walk, which delays the daemon's first requests little.
+STAT_BATCH_SIZE = 256
+# File data read ahead of the gRPC stream by all transfers of a session
+# together. The daemon runs every transfer of a build at once, so a
+# per-transfer limit would grow with the number of components.
+READ_AHEAD_BYTES = 16 * 1024 * 1024
 PUT_POLL_SECONDS = 0.5
 # The number of include patterns that log lines list. The copy builder sends
 # one per component, the component's directory.
@@ -87,6 +99,46 @@ class _Cancelled(Exception):
 _DONE = object()
 
 
+class ReadAheadBudget:
+    """Bytes of file data that transfers may read before the stream sends them.
+
+    One budget is shared by the transfers of a session. A reader waits while
+    the budget is used up, except when nothing is taken, so that a chunk
+    larger than the limit cannot wait forever.
+    """
+
+    def __init__(self, limit: int = READ_AHEAD_BYTES) -> None:
+        self.limit = limit
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @property
+    def used(self) -> int:
+        with self._changed:
+            return self._used
+
+    def acquire(self, size: int, cancelled: threading.Event) -> None:
+        """Take ``size`` bytes; raise ``_Cancelled`` once ``cancelled`` is set."""
+        with self._changed:
+            while self._used and self._used + size > self.limit:
+                if cancelled.is_set():
+                    raise _Cancelled
+                self._changed.wait(PUT_POLL_SECONDS)
+            if cancelled.is_set():
+                raise _Cancelled
+            self._used += size
+            if self._used < self.limit:
+                # Another reader may fit in what is left.
+                self._changed.notify()
+
+    def release(self, size: int) -> None:
+        if size <= 0:
+            return
+        with self._changed:
+            self._used -= size
+            self._changed.notify()
+
+
 def metadata_values(context: grpc.ServicerContext) -> dict[str, list[str]]:
     """Collect request metadata into lists per key, decoding ``-encoded`` keys.
 
@@ -120,6 +172,7 @@ class FileSyncService:
         self._on_transfer = on_transfer
         self._lock = threading.Lock()
         self._active: set[_Transfer] = set()
+        self.read_ahead = ReadAheadBudget()
 
     def stop_all(self) -> None:
         """End the transfers still running and log how far each got."""
@@ -132,19 +185,20 @@ class FileSyncService:
         """Return the handler for ``FileSync/DiffCopy``, keyed by method name.
 
         The method is declared with BytesMessage, but fsutil Packets travel
-        on it, so the (de)serializers are Packet's own.
+        on it, so requests are parsed as Packets. Responses are Packets or
+        Packets serialized already.
         """
         return {
             "DiffCopy": grpc.stream_stream_rpc_method_handler(
                 self.diff_copy,
                 request_deserializer=Packet.FromString,
-                response_serializer=Packet.SerializeToString,
+                response_serializer=serialize_packet,
             )
         }
 
     def diff_copy(
         self, requests: Iterator[Packet], context: grpc.ServicerContext
-    ) -> Iterator[Packet]:
+    ) -> Iterator[Packet | bytes | MessageBatch]:
         options = metadata_values(context)
         dir_name = (options.get(KEY_DIR_NAME) or [""])[0]
         root = self._local_dirs.get(dir_name)
@@ -160,6 +214,7 @@ class FileSyncService:
             include=options.get(KEY_INCLUDE_PATTERNS, []),
             exclude=options.get(KEY_EXCLUDE_PATTERNS, []),
             follow_paths=options.get(KEY_FOLLOW_PATHS, []),
+            read_ahead=self.read_ahead,
             on_done=self._transfer_done,
         )
         with self._lock:
@@ -184,6 +239,7 @@ class _Transfer:
         include: Sequence[str],
         exclude: Sequence[str],
         follow_paths: Sequence[str],
+        read_ahead: ReadAheadBudget,
         on_done: Callable[[_Transfer, TransferStats], None] | None,
     ) -> None:
         self.dir_name = dir_name
@@ -192,6 +248,9 @@ class _Transfer:
         self.exclude = list(exclude)
         self.follow_paths = list(follow_paths)
         self._on_done = on_done
+        self._read_ahead = read_ahead
+        # Read-ahead bytes this transfer holds, given back when it ends.
+        self._read_ahead_taken = 0
         self._outgoing: queue.Queue[object] = queue.Queue(QUEUE_SIZE)
         self._file_requests: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self._cancelled = threading.Event()
@@ -208,7 +267,8 @@ class _Transfer:
 
     def run(
         self, requests: Iterator[Packet], context: grpc.ServicerContext
-    ) -> Iterator[Packet]:
+    ) -> Iterator[Packet | bytes | MessageBatch]:
+        """Serve the call: yield Packets, serialized Packets and batches of them."""
         self._started = time.monotonic()
         logger.info(
             "sending %s from %s with %d exclude and %d follow patterns",
@@ -250,8 +310,9 @@ class _Transfer:
                     self._error = str(item)
                     yield Packet(type=fsutil_pb2.PACKET_ERR, data=str(item).encode())
                     break
-                assert isinstance(item, Packet)
-                yield item
+                assert isinstance(item, _Outgoing)
+                self._give_back(item.read_ahead)
+                yield item.messages
         finally:
             self._end(finished, self._stop_reason)
         if self._error is not None:
@@ -270,6 +331,9 @@ class _Transfer:
         self._cancelled.set()
         for _ in range(FILE_WORKERS):
             self._file_requests.put(None)
+        with self._lock:
+            taken, self._read_ahead_taken = self._read_ahead_taken, 0
+        self._read_ahead.release(taken)
         stats = TransferStats(
             self.dir_name,
             self._entries,
@@ -333,15 +397,20 @@ class _Transfer:
                 exclude=self.exclude,
                 follow_paths=self.follow_paths,
             )
+            batch: list[bytes] = []
             for index, entry in enumerate(entries):
                 packet = Packet(type=fsutil_pb2.PACKET_STAT)
                 _fill_stat(packet.stat, entry, self.root)
                 if modes.is_regular(packet.stat.mode) and not entry.hardlink:
                     with self._lock:
                         self._requestable[index] = entry.path
+                batch.append(packet.SerializeToString())
+                if len(batch) == STAT_BATCH_SIZE:
+                    self._put(_Outgoing(MessageBatch(batch)))
+                    batch = []
                 self._entries = index + 1
-                self._put(packet)
-            self._put(Packet(type=fsutil_pb2.PACKET_STAT))
+            batch.append(Packet(type=fsutil_pb2.PACKET_STAT).SerializeToString())
+            self._put(_Outgoing(MessageBatch(batch)))
         except _Cancelled:
             return
         # walk raises PatternSyntaxError, a ValueError, for a bad pattern.
@@ -361,7 +430,7 @@ class _Transfer:
                     logger.debug("the daemon requested %s (id %d)", path, packet.ID)
                     self._file_requests.put((packet.ID, path))
                 elif packet.type == fsutil_pb2.PACKET_FIN:
-                    self._put(Packet(type=fsutil_pb2.PACKET_FIN))
+                    self._put(_Outgoing(Packet(type=fsutil_pb2.PACKET_FIN)))
                     self._put(_DONE)
                     return
                 elif packet.type == fsutil_pb2.PACKET_ERR:
@@ -394,26 +463,104 @@ class _Transfer:
                 return
 
     def _send_file(self, file_id: int, path: str) -> None:
+        """Send a file as DATA packets and an empty DATA packet.
+
+        Each chunk takes its size from the read-ahead budget before it is
+        read. The last chunk and the end packet go as one queue item.
+        """
         full_path = os.path.join(self.root, path)
+        end = Packet(type=fsutil_pb2.PACKET_DATA, ID=file_id).SerializeToString()
         try:
             descriptor = os.open(full_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError as error:
             # fsutil's sender does the same: the file arrives empty.
             logger.warning("cannot open %s, sending it empty: %s", full_path, error)
+            self._put(_Outgoing(end))
         else:
-            with os.fdopen(descriptor, "rb", buffering=0) as file:
-                while True:
-                    chunk = file.read(CHUNK_SIZE)
-                    if not chunk:
-                        break
-                    self._put(
-                        Packet(type=fsutil_pb2.PACKET_DATA, ID=file_id, data=chunk)
-                    )
-                    with self._lock:
-                        self._bytes_sent += len(chunk)
-        self._put(Packet(type=fsutil_pb2.PACKET_DATA, ID=file_id))
+            try:
+                self._send_chunks(file_id, descriptor, end)
+            finally:
+                os.close(descriptor)
         with self._lock:
             self._files_sent += 1
+
+    def _send_chunks(self, file_id: int, descriptor: int, end: bytes) -> None:
+        size = os.fstat(descriptor).st_size
+        sent = 0
+        # A chunk read past the size fstat returned: the file grew meanwhile.
+        # NOTE: its bytes are not counted in the read-ahead budget, because
+        # taking budget while holding a chunk could deadlock the readers.
+        extra = b""
+        while True:
+            if extra:
+                chunk, budgeted, extra = extra, 0, b""
+            else:
+                chunk = self._read_chunk(descriptor)
+                budgeted = len(chunk)
+            if not chunk:
+                self._put(_Outgoing(end))
+                return
+            sent += len(chunk)
+            data = Packet(
+                type=fsutil_pb2.PACKET_DATA, ID=file_id, data=chunk
+            ).SerializeToString()
+            with self._lock:
+                self._bytes_sent += len(chunk)
+            if sent >= size:
+                # Most likely the last chunk: confirm, then send it together
+                # with the end packet.
+                extra = os.read(descriptor, CHUNK_SIZE)
+                if not extra:
+                    self._put(_Outgoing(MessageBatch([data, end]), budgeted))
+                    return
+            self._put(_Outgoing(data, budgeted))
+
+    def _read_chunk(self, descriptor: int) -> bytes:
+        """Read the next chunk, holding read-ahead bytes for what it returns."""
+        self._take(CHUNK_SIZE)
+        try:
+            chunk = os.read(descriptor, CHUNK_SIZE)
+        except BaseException:
+            self._give_back(CHUNK_SIZE)
+            raise
+        self._give_back(CHUNK_SIZE - len(chunk))
+        return chunk
+
+    def _take(self, size: int) -> None:
+        """Take read-ahead bytes for this transfer; see ReadAheadBudget."""
+        self._read_ahead.acquire(size, self._cancelled)
+        with self._lock:
+            ended = self._ended
+            if not ended:
+                self._read_ahead_taken += size
+        if ended:
+            self._read_ahead.release(size)
+            raise _Cancelled
+
+    def _give_back(self, size: int) -> None:
+        if size <= 0:
+            return
+        with self._lock:
+            if self._ended:
+                # _end gave back everything this transfer held.
+                return
+            self._read_ahead_taken -= size
+        self._read_ahead.release(size)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """An item of a transfer's queue: messages and the read-ahead they hold."""
+
+    messages: Packet | bytes | MessageBatch
+    read_ahead: int = 0
+
+
+def serialize_packet(packet: Packet | bytes) -> bytes:
+    """Serialize a Packet; bytes are a Packet serialized already."""
+    if isinstance(packet, bytes):
+        return packet
+    return packet.SerializeToString()
 
 
 def describe_transfer(dir_name: str, include: Sequence[str]) -> str:
