@@ -301,6 +301,27 @@ def run_round(
     return records
 
 
+RESULTS_START = "<!-- bench/run.py results: start -->"
+RESULTS_END = "<!-- bench/run.py results: end -->"
+
+
+def _replace_section(path: Path, page: str) -> str:
+    """Put ``page`` between the results markers of ``path``, keeping the rest.
+
+    A file without the markers, or no file, gets the page alone, inside the
+    markers, so that other sections written by hand survive the next run.
+    """
+    section = f"{RESULTS_START}\n{page.rstrip()}\n{RESULTS_END}\n"
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return section
+    start, end = text.find(RESULTS_START), text.find(RESULTS_END)
+    if start == -1 or end < start:
+        return section + "\n" + text
+    return text[:start] + section + text[end + len(RESULTS_END) :].lstrip("\n")
+
+
 def _is_missing_snapshot(stderr: str) -> bool:
     # dockerd 26.1 with the containerd image store sometimes fails a build
     # whose cache refers to layers of a removed image ("parent snapshot ...
@@ -384,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(page)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(page)
+        args.output.write_text(_replace_section(args.output, page))
     return 1 if any(record.error for record in records) else 0
 
 
