@@ -118,7 +118,7 @@ def render(
 ) -> str:
     """Render the whole results page."""
     lines = [
-        "# Benchmarks",
+        "# Whole builds",
         "",
         f"Written by `{command}` on {date}. Timings are wall-clock seconds, "
         f"median of {runs} run(s) with the range in brackets; the contenders "

@@ -311,11 +311,15 @@ def _replace_section(path: Path, page: str) -> str:
     A file without the markers, or no file, gets the page alone, inside the
     markers, so that other sections written by hand survive the next run.
     """
-    section = f"{RESULTS_START}\n{page.rstrip()}\n{RESULTS_END}\n"
     try:
         text = path.read_text()
     except FileNotFoundError:
-        return section
+        return f"{RESULTS_START}\n{page.rstrip()}\n{RESULTS_END}\n"
+    # Inside a page of its own, the results sit one heading level lower.
+    demoted = "\n".join(
+        "#" + line if line.startswith("#") else line for line in page.splitlines()
+    )
+    section = f"{RESULTS_START}\n{demoted.rstrip()}\n{RESULTS_END}\n"
     start, end = text.find(RESULTS_START), text.find(RESULTS_END)
     if start == -1 or end < start:
         return section + "\n" + text
