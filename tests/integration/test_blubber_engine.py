@@ -489,3 +489,72 @@ def test_example_popups_files(client: Client, example: Path, tmp_path: Path) -> 
     assert (popups / "extension.json").is_file()
     assert not (popups / "node_modules").exists()
     assert not (popups / "docs").exists()
+
+
+# A Blubber component reuses the cache of its standalone build, including
+# copies of the whole context.
+
+CACHE_CONFIG = """\
+version: v4
+variants:
+  app:
+    base: {base}
+    builder:
+      command: [sh, -c, "cat lib/a.txt > built.txt"]
+      requirements: [lib/]
+    copies: [local]
+"""
+
+CACHE_MANIFEST = """\
+destination:
+  root: /srv/mw
+components:
+  - source: ext/G
+    builder: blubber
+    variant: app
+"""
+
+
+@pytest.fixture
+def cache_superproject(tmp_path: Path, users_image: str) -> Path:
+    component = tmp_path / "ext" / "G"
+    (component / "lib").mkdir(parents=True)
+    (component / ".pipeline").mkdir()
+    # Content no earlier build has seen, so the first build really runs.
+    (component / "lib" / "a.txt").write_text(f"{uuid.uuid4()}\n")
+    (component / "main.txt").write_text(f"{uuid.uuid4()}\n")
+    (component / ".pipeline" / "blubber.yaml").write_text(
+        CACHE_CONFIG.format(base=users_image)
+    )
+    (tmp_path / ".pipeline").mkdir()
+    (tmp_path / ".pipeline" / "manifest.yaml").write_text(CACHE_MANIFEST)
+    return tmp_path
+
+
+def run_quietly(definition: llb.Definition, context: Path):
+    return run_build(
+        BuildRequest(definition=definition, context=context, progress="quiet")
+    )
+
+
+def test_local_copies_cached_after_standalone(cache_superproject):
+    superproject = cache_superproject
+    component = superproject / "ext" / "G"
+    standalone, _config = compile_variant(
+        component / ".pipeline" / "blubber.yaml", "app", component
+    )
+    first = run_quietly(standalone, component)
+    manifest = load_manifest(superproject / ".pipeline" / "manifest.yaml", superproject)
+    second = run_quietly(llb.marshal(compose(manifest, max_layers=10)), superproject)
+
+    ran_first = {v.name for v in first.vertices if not v.cached}
+    steps = {
+        v.name.removeprefix("[ext/G] app: "): v.cached
+        for v in second.vertices
+        if v.name.startswith("[ext/G] app: ") and ": from " not in v.name
+    }
+    assert "[app] copy context:[/] -> /srv/app" in ran_first
+    assert steps['@65533 $ sh "-c" "cat lib/a.txt > built.txt"'] is True
+    assert steps["copy context:[/lib] -> /srv/app/lib/"] is True
+    assert steps["copy context:[/] -> /srv/app"] is True
+    assert all(steps.values())
