@@ -52,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         print("flense: interrupted", file=sys.stderr)
         sys.exit(130)
     except BrokenPipeError:
-        # The reader of stdout went away (`flense compile | head`); say
-        # nothing more and do not let Python complain at exit.
+        # The reader of stdout went away (`flense compile | head`): exit
+        # quietly, and keep Python from reporting the broken pipe at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
@@ -232,7 +232,8 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         choices=PROGRESS_MODES,
         default=_default_progress(),
         help=(
-            "progress display: tty on a terminal, plain lines otherwise (default: auto)"
+            "progress display: tty on a terminal, plain lines otherwise "
+            "(default: $BUILDKIT_PROGRESS, else auto)"
         ),
     )
     parser.add_argument(

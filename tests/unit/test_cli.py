@@ -119,3 +119,19 @@ def test_assemble_mode_choice(requested, caps, expected):
 def test_assemble_merge_without_mergeop():
     with pytest.raises(UsageError, match="containerd image store"):
         _assemble_mode("merge", frozenset())
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("plain", "plain"), ("bogus", "auto"), (None, "auto")]
+)
+def test_progress_default_from_environment(monkeypatch, value, expected):
+    from flense.cli import _parser
+
+    if value is None:
+        monkeypatch.delenv("BUILDKIT_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("BUILDKIT_PROGRESS", value)
+
+    args = _parser().parse_args(["build", "manifest.yaml"])
+
+    assert args.progress == expected
