@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -223,3 +224,34 @@ def test_one_file_change_reruns_one_component(example):
     # The hardlink re-request described in the no-change test.
     assert sent.pop(("extensions/Cite",)) <= 1
     assert set(sent.values()) == {0}
+
+
+def test_compile_output_builds_as_buildctl_would(example, tmp_path):
+    # What `flense compile M | buildctl build --local context=. --output
+    # type=local,dest=D` does: the CLI's bytes, solved with the one local
+    # directory named "context".
+    from flense.engine.client import Client
+    from flense.engine.outputs import Output
+
+    compiled = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "flense"),
+            "compile",
+            ".pipeline/manifest.yaml",
+        ],
+        cwd=example,
+        check=True,
+        capture_output=True,
+    ).stdout
+    with Client.connect() as client:
+        client.solve(
+            compiled,
+            local_dirs={"context": example},
+            outputs=[Output("local", {}, str(tmp_path / "buildctl"))],
+        )
+    build(example, f"type=local,dest={tmp_path / 'flense'}")
+
+    from_buildctl = tree(tmp_path / "buildctl" / ROOT)
+    from_flense = tree(tmp_path / "flense" / ROOT)
+    assert from_buildctl
+    assert from_buildctl == from_flense
