@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install Docker Engine 26 (with its embedded BuildKit 0.13) when no engine
 # of version 26 or newer is present, then start dockerd in the background
-# unless it already answers. Safe to run again.
+# unless it already responds. Safe to run again.
 #
 # Debian 12's own docker.io is 20.10, whose BuildKit has no MergeOp, so the
 # engine comes from Debian 13 (trixie). apt reads trixie through a private
@@ -18,7 +18,7 @@ docker=/usr/bin/docker
 log() { printf 'engine: %s\n' "$*" >&2; }
 
 engine_major() {
-    # Prints the engine's major version, or nothing when no engine answers.
+    # Prints the engine's major version, or nothing when no engine responds.
     "$docker" version --format '{{.Server.Version}}' 2>/dev/null | cut -d. -f1
 }
 
@@ -93,7 +93,7 @@ start_dockerd() {
         fi
         sleep 0.5
     done
-    log "dockerd did not answer within 30 s; last lines of $log_file:"
+    log "dockerd did not respond within 30 s; last lines of $log_file:"
     tail -n 20 "$log_file" >&2
     exit 1
 }

@@ -112,7 +112,7 @@ def _split_in_order(
 
     Used when the budget cannot give every anchor a layer of its own. Groups
     then shift when a component is added or removed, so more than one layer
-    may change; a budget above the number of anchors avoids that.
+    may change. A budget above the number of anchors avoids that.
     """
     ordered = anchors + sorted(leaves, key=lambda p: p.target)
     log.info(

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BuildRequest:
-    """What `flense build` was asked to do, as parsed from its command line."""
+    """The request of one `flense build`, as parsed from its command line."""
 
     # A definition, or a function that compiles one for the engine's
     # capabilities (the manifest compiler picks merge or chain assembly).
@@ -47,7 +47,7 @@ class BuildRequest:
 
 @dataclass(frozen=True)
 class BuildOutcome:
-    """What a finished build reports: exporter response, transfers and steps."""
+    """The report of a finished build: exporter response, transfers and steps."""
 
     exporter_response: dict[str, str]
     transfers: tuple[TransferStats, ...]

@@ -2,7 +2,7 @@
 
 The CLI prints ``str(error)`` of a FlenseError without a traceback and exits
 with ``error.exit_code``. A user error's first line names the file, line and
-column, the offending value and the fix; a second line may quote the source
+column, the offending value and the fix. A second line may quote the source
 line with a caret under the offending column.
 """
 

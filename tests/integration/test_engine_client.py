@@ -461,7 +461,7 @@ def test_health_checked_during_long_transfer(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The daemon checks the session every 5 s, so a 12 s transfer sees checks."""
+    """The daemon checks the session every 5 s, so a 12 s transfer receives checks."""
     context = tmp_path / "context"
     context.mkdir()
     for index in range(4):

@@ -191,7 +191,7 @@ def test_rebuild_without_change_reruns_nothing(example):
         if not vertex.cached and not always_runs(vertex.name)
     ]
     assert rerun == []
-    # NOTE: dockerd 26.1's receiver now and then asks again for the first
+    # NOTE: dockerd 26.1's receiver now and then requests the first
     # file of a hardlink pair although nothing changed; the example's only
     # pair is in extensions/Cite. Every other component must send nothing.
     resent = {t.include_patterns: t.files_sent for t in outcome.transfers}

@@ -11,7 +11,7 @@ build without a registry live.
 A resolver is anything with ``resolve(reference, platform) -> BaseImage``:
 
 * ``DockerImageResolver`` reads configs from the Docker Engine. When no
-  engine answers, or the image is not in its store, it logs a warning and
+  engine responds, or the image is not in its store, it logs a warning and
   returns an empty config, so compiling never fails for lack of an engine.
   The result only depends on the engine's image store at the time of the
   call.

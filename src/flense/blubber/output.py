@@ -26,7 +26,7 @@ def check_output_directory(
     """Raise UserInputError when the target's ``lives.in`` is never created.
 
     ``stages`` are ``compile_expansion(expansion)``. Only variants without a
-    base are checked, because their result is certain: such a variant starts
+    base are checked, because their result is certain. Such a variant starts
     from an empty filesystem and only its copies add files, so ``lives.in``
     can exist only if a copy writes to it, below it or to one of its parents.
     """

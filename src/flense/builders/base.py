@@ -23,7 +23,7 @@ class BuildSettings:
     # Send the whole context as one local source and apply the excludes
     # while copying, as the 2020 prototype did. Slower: kept to measure it.
     single_context: bool = False
-    # Engine whose image store holds base image configs (Blubber bases):
+    # Engine whose image store contains base image configs (Blubber bases):
     # an address as `flense build --addr` takes it; None for the default.
     engine_address: str | None = None
     # Value of every local source's local.unique attr; see local_unique().
@@ -54,8 +54,8 @@ def local_unique(context: Path, nonce: str = "") -> str:
     it two builds of different directories with byte-identical local ops
     would share one transfer, from whichever session started it. The value
     is derived from the context's absolute path, so ``flense compile``
-    output stays the same for the same tree; ``flense build`` adds a nonce
-    so that its builds never share a transfer with another build.
+    output stays the same for the same tree. ``flense build`` adds a nonce,
+    so its builds never share a transfer with another build.
     """
     text = f"{context.resolve()}\n{nonce}"
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:25]

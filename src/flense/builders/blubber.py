@@ -90,8 +90,8 @@ def standalone_context(label: str, unique: str | None = None) -> llb.State:
 
     The files are copied onto an empty filesystem, as ``manifest_context``
     does, so that steps reading the context's root (``copies: [local]``)
-    see the same content checksum in both; a local source's own root would
-    checksum differently. ``label`` names the vertices ``[<label>] ...``;
+    see the same content checksum in both. A local source's own root
+    would checksum differently. ``label`` names the vertices ``[<label>] ...``;
     ``unique`` is the local's ``local.unique`` value (see
     ``flense.builders.local_unique``).
     """

@@ -19,7 +19,7 @@ and no other method. When the daemon cancels a call, the
 request iterator raises ``CallCancelled``, a ``grpc.RpcError``, as grpcio's
 does.
 
-Not supported: compressed messages (answered with UNIMPLEMENTED, and the
+Not supported: compressed messages (rejected with UNIMPLEMENTED, and the
 daemon sends none) and deadlines (``grpc-timeout`` is ignored).
 """
 

@@ -37,7 +37,7 @@ class Manifest:
     """A validated manifest.
 
     ``context`` is the absolute, resolved build context directory. ``root``
-    is a normalized absolute POSIX path in the image. ``exclude`` holds
+    is a normalized absolute POSIX path in the image. ``exclude`` contains
     ignore-file patterns, normalized, in the order written. ``components``
     keeps manifest order.
     """

@@ -9,7 +9,7 @@ the fsutil receiver, flense as the sender:
 2. Meanwhile the daemon compares the listing with its previous copy and sends
    a REQ packet for each regular file whose contents it needs. flense sends
    the file in DATA packets and an empty DATA packet as the end of that file.
-3. When the daemon has everything, it sends FIN and flense answers FIN.
+3. When the daemon has everything, it sends FIN and flense replies with FIN.
 
 The walk, the requests and the file reads run in their own threads, and all
 outgoing packets pass through one bounded queue that the gRPC response
@@ -249,7 +249,7 @@ class _Transfer:
         self.follow_paths = list(follow_paths)
         self._on_done = on_done
         self._read_ahead = read_ahead
-        # Read-ahead bytes this transfer holds, given back when it ends.
+        # Read-ahead bytes this transfer has reserved, given back when it ends.
         self._read_ahead_taken = 0
         self._outgoing: queue.Queue[object] = queue.Queue(QUEUE_SIZE)
         self._file_requests: queue.Queue[tuple[int, str] | None] = queue.Queue()
