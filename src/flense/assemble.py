@@ -156,6 +156,12 @@ def assemble(groups: Sequence[Group], *, mode: AssembleMode = "merge") -> llb.St
     return state
 
 
+# Modification time of each destination directory and of the directories
+# above it: a fixed one, so the same files give the same layer digests in
+# every build.
+FIXED_DIRECTORY_MTIME = 0
+
+
 def _copies(group: Group) -> llb.FileAction:
     action: llb.FileAction | None = None
     for placement in group.placements:
@@ -170,7 +176,34 @@ def _copies(group: Group) -> llb.FileAction:
         else:
             action = action.copy(output.state, output.path, placement.target, **options)
     assert action is not None, "a group always has at least one placement"
+
+    # BuildKit 0.13 gives each destination directory, and the directories it
+    # creates above it, the time of the build. Copying a directory onto an
+    # existing one, with no children and with a timestamp, sets just that
+    # time. Any directory serves as the source, so the group's first output
+    # does and the op gains no input.
+    source = group.placements[0].output.state
+    for directory in _fixed_time_directories(group):
+        action = action.copy(
+            source,
+            "/",
+            directory,
+            copy_dir_contents=True,
+            exclude=["*"],
+            timestamp=FIXED_DIRECTORY_MTIME,
+        )
     return action
+
+
+def _fixed_time_directories(group: Group) -> list[str]:
+    """Return the group's destinations and every directory above them."""
+    directories: set[str] = set()
+    for placement in group.placements:
+        directory = placement.target
+        while directory != "/":
+            directories.add(directory)
+            directory = posixpath.dirname(directory)
+    return sorted(directories)
 
 
 def _contains_another(target: str, targets: Sequence[str]) -> bool:

@@ -8,6 +8,7 @@ every ``docs`` and ``node_modules`` directory at any depth.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -52,6 +53,17 @@ def build(context: Path, *outputs: str):
         context=context,
         outputs=outputs,
         progress="quiet",
+    )
+    return run_build(request)
+
+
+def build_uncached(context: Path, *outputs: str):
+    request = BuildRequest(
+        definition=compile_example(context),
+        context=context,
+        outputs=outputs,
+        progress="quiet",
+        no_cache=True,
     )
     return run_build(request)
 
@@ -181,6 +193,33 @@ def test_export_keeps_links_modes_and_names(example, tmp_path):
     assert not (root / ".git").exists()
 
 
+def image_layers(name: str) -> list[str]:
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", name],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_uncached_rebuilds_give_same_layers(example):
+    # Each destination and the directories above it get a fixed time, and
+    # the files keep their own, so only the layer with the Popups build
+    # output (written by npm at build time) differs. Both builds skip the
+    # cache: a cached copy may come from another tree with other times,
+    # because BuildKit's copy cache keys leave modification times out.
+    first = "flense-test/example:same-layers-1"
+    second = "flense-test/example:same-layers-2"
+    build_uncached(example, f"type=image,name={first}")
+    build_uncached(example, f"type=image,name={second}")
+
+    before = image_layers(first)
+    after = image_layers(second)
+    assert len(after) == len(before)
+    assert len(set(after) - set(before)) == 1
+
+
 def test_rebuild_without_change_reruns_nothing(example):
     build(example, "type=image,name=flense-test/example:rebuild")
     outcome = build(example, "type=image,name=flense-test/example:rebuild")
@@ -191,11 +230,7 @@ def test_rebuild_without_change_reruns_nothing(example):
         if not vertex.cached and not always_runs(vertex.name)
     ]
     assert rerun == []
-    # NOTE: dockerd 26.1's receiver now and then requests the first
-    # file of a hardlink pair although nothing changed; the example's only
-    # pair is in extensions/Cite. Every other component must send nothing.
     resent = {t.include_patterns: t.files_sent for t in outcome.transfers}
-    assert resent.pop(("extensions/Cite",)) <= 1
     assert set(resent.values()) == {0}
 
 
@@ -221,8 +256,6 @@ def test_one_file_change_reruns_one_component(example):
     assert [name for name in rerun if name not in copies] == ["merge 7 layers"]
     sent = {t.include_patterns: t.files_sent for t in outcome.transfers}
     assert sent.pop(("extensions/ParserFunctions",)) == 1
-    # The hardlink re-request described in the no-change test.
-    assert sent.pop(("extensions/Cite",)) <= 1
     assert set(sent.values()) == {0}
 
 

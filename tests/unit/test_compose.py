@@ -97,6 +97,7 @@ def test_group_copies_land_under_root(tmp_path):
         for entry in ops
         if kind(entry.op) == "file"
         for action in entry.op.file.actions
+        if action.WhichOneof("action") == "copy" and action.copy.timestamp == -1
     ]
 
     destinations = sorted(copy.dest for copy in copies)
@@ -112,6 +113,40 @@ def test_group_copies_land_under_root(tmp_path):
         assert not copy.followSymlink
         assert copy.mode == -1
         assert copy.timestamp == -1
+
+
+def test_group_directories_reset_to_fixed_time(tmp_path):
+    ops = compile_ops(make_context(tmp_path))
+    resets = [
+        action.copy
+        for entry in ops
+        if kind(entry.op) == "file"
+        for action in entry.op.file.actions
+        if action.WhichOneof("action") == "copy" and action.copy.timestamp != -1
+    ]
+
+    assert sorted(copy.dest for copy in resets) == [
+        "/srv",
+        "/srv",
+        "/srv",
+        "/srv",
+        "/srv/mediawiki",
+        "/srv/mediawiki",
+        "/srv/mediawiki",
+        "/srv/mediawiki",
+        "/srv/mediawiki/extensions",
+        "/srv/mediawiki/extensions",
+        "/srv/mediawiki/extensions/Cite",
+        "/srv/mediawiki/extensions/Popups",
+        "/srv/mediawiki/skins",
+        "/srv/mediawiki/skins/Vector",
+    ]
+    for copy in resets:
+        assert copy.src == "/"
+        assert copy.timestamp == 0
+        assert list(copy.exclude_patterns) == ["*"]
+        assert copy.dirCopyContents
+        assert not copy.createDestPath
 
 
 def test_group_copies_start_from_scratch(tmp_path):

@@ -633,8 +633,12 @@ def _fill_stat(stat: fsutil_pb2.Stat, entry: Entry, root: Path) -> None:
         raise non_utf8_name_error(entry) from error
 
     stat.mode = modes.go_file_mode(info.st_mode)
-    if not entry.hardlink and not stat.mode & modes.MODE_DIR:
-        # A hardlink entry has size 0; the data travels with the first path.
+    if not stat.mode & modes.MODE_DIR:
+        # A hardlink entry carries its file's size too, although its data
+        # travels with the first path. The daemon compares sizes with its
+        # previous copy, where fsutil's walk gives every link the size. On a
+        # mismatch it re-links the file, and because renaming a new link over
+        # an old link to the same file does nothing, a ".tmp.*" file stayed.
         stat.size = info.st_size
     stat.modTime = info.st_mtime_ns
     if stat.mode & modes.MODE_DEVICE:
