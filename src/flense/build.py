@@ -138,9 +138,11 @@ def _describe_result(
     response = result.exporter_response
     files = sum(transfer.files_sent for transfer in result.transfers)
     size = sum(transfer.bytes_sent for transfer in result.transfers)
+    transfers = len(result.transfers)
     parts = [
         f"sent {files} changed {'file' if files == 1 else 'files'} "
-        f"({format_bytes(size)}) in {len(result.transfers)} transfers"
+        f"({format_bytes(size)}) in {transfers} "
+        f"{'transfer' if transfers == 1 else 'transfers'}"
     ]
     if request.tags:
         parts.append("image " + ", ".join(request.tags))

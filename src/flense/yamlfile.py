@@ -31,7 +31,15 @@ from yaml.scanner import Scanner
 
 from flense.errors import Location, UserInputError
 
-__all__ = ["Node", "describe", "load_yaml"]
+__all__ = [
+    "Node",
+    "SourceTextError",
+    "decode_text",
+    "describe",
+    "load_yaml",
+    "read_file",
+    "with_source_text",
+]
 
 Value = None | bool | int | float | str | dict[str, "Node"] | list["Node"]
 
@@ -92,17 +100,19 @@ def describe(node: Node) -> str:
     return "a list"
 
 
-def load_yaml(path: Path, text: str | None = None) -> Node:
+def load_yaml(path: Path, text: str | bytes | None = None) -> Node:
     """Parse one YAML document into a Node tree.
 
-    Reads ``path`` unless ``text`` is given; locations always name ``path``.
-    An empty file gives a null root node. Raises UserInputError, with the
-    location, for an unreadable or non-UTF-8 file, invalid syntax, more than
-    one document, duplicate or non-string mapping keys, recursive aliases and
-    unsupported tags.
+    Reads ``path`` unless ``text`` is given, as a string or as the file's
+    bytes; locations always name ``path``. An empty file gives a null root
+    node. Raises UserInputError, with the location, for an unreadable or
+    non-UTF-8 file, invalid syntax, more than one document, duplicate or
+    non-string mapping keys, recursive aliases and unsupported tags.
     """
     if text is None:
-        text = _read_text(path)
+        text = read_file(path)
+    if isinstance(text, bytes):
+        text = decode_text(path, text)
 
     try:
         loader = _Loader(text)
@@ -123,17 +133,24 @@ def load_yaml(path: Path, text: str | None = None) -> Node:
 # --- reading -----------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
+def read_file(path: Path) -> bytes:
+    """Read a file's bytes, raising a located UserInputError when it fails."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
         reason = error.strerror or str(error)
         raise UserInputError(
             f"cannot read the file: {reason}; check the path and its permissions",
             Location(path, 1, 1),
         ) from error
+
+
+def decode_text(path: Path, data: bytes) -> str:
+    """Decode a YAML file's bytes as UTF-8, raising a located UserInputError.
+
+    A leading byte-order mark is dropped, because YAML allows one.
+    """
     try:
-        # utf-8-sig drops a leading byte-order mark, which YAML allows.
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise _encoding_error(path, data, error) from error
@@ -145,12 +162,55 @@ def _encoding_error(
     before = data[: error.start]
     line = before.count(b"\n") + 1
     line_start = before.rfind(b"\n") + 1
-    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    # Columns count characters after the byte-order mark, as PyYAML's do.
+    line_before = before[line_start:].decode("utf-8-sig", errors="replace")
+    column = len(line_before) + 1
     bad_byte = data[error.start]
     return UserInputError(
         f"the file is not valid UTF-8 (byte 0x{bad_byte:02x}); save it as UTF-8",
         Location(path, line, column),
     )
+
+
+# --- errors that quote text held in memory ----------------------------------
+
+
+class SourceTextError(UserInputError):
+    """A UserInputError that quotes its line from text read earlier.
+
+    UserInputError reads the file again to quote the line, which finds
+    nothing in a pipe or standard input and cannot decode a file that is
+    not UTF-8. This error quotes ``source``, the file's bytes, instead. An
+    invalid UTF-8 sequence shows as U+FFFD in the quoted line.
+    """
+
+    def __init__(self, message: str, location: Location, source: bytes) -> None:
+        super().__init__(message, location)
+        self.source = source
+
+    def __str__(self) -> str:
+        assert self.location is not None
+        first = f"{self.location}: {self.message}"
+        lines = self.source.decode("utf-8-sig", errors="replace").split("\n")
+        if not 1 <= self.location.line <= len(lines):
+            return first
+        text = lines[self.location.line - 1].removesuffix("\r")
+        if not text:
+            return first
+        caret = " " * (max(self.location.column, 1) - 1) + "^"
+        return f"{first}\n    {text}\n    {caret}"
+
+
+def with_source_text(
+    error: UserInputError, path: Path, source: bytes
+) -> UserInputError:
+    """Return ``error`` as a SourceTextError when it is located in ``path``."""
+    location = error.location
+    if location is None or str(location.path) != str(path):
+        return error
+    if isinstance(error, SourceTextError):
+        return error
+    return SourceTextError(error.message, location, source)
 
 
 # --- composing ---------------------------------------------------------------

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from flense.errors import Location, UserInputError
-from flense.yamlfile import Node, describe, load_yaml
+from flense.yamlfile import (
+    Node,
+    SourceTextError,
+    describe,
+    load_yaml,
+    with_source_text,
+)
 
 PATH = Path("config.yaml")
 
@@ -471,3 +477,56 @@ def test_describe(value: object, expected: str) -> None:
     node = Node(value, Location(PATH, 1, 1))  # type: ignore[arg-type]
 
     assert describe(node) == expected
+
+
+# --- bytes and errors that quote text held in memory --------------------------
+
+
+def test_load_yaml_from_bytes():
+    root = load_yaml(PATH, "\ufeffkey: é\n".encode())
+
+    assert root.to_python() == {"key": "é"}
+
+
+def test_load_yaml_bytes_not_utf8():
+    with pytest.raises(UserInputError) as caught:
+        load_yaml(PATH, b"key: \xff\n")
+
+    assert caught.value.message == (
+        "the file is not valid UTF-8 (byte 0xff); save it as UTF-8"
+    )
+    assert caught.value.location == Location(PATH, 1, 6)
+
+
+@pytest.mark.parametrize(
+    ("case", "source", "location", "expected"),
+    [
+        ("plain", b"a: 1\nbad: 2\n", (2, 1), ["bad: 2", "^"]),
+        ("crlf", b"a: 1\r\nbad: 2\r\n", (2, 3), ["bad: 2", "  ^"]),
+        ("not-utf8", b"x: \xee1\n", (1, 4), ["x: \ufffd1", "   ^"]),
+        ("byte-order-mark", b"\xef\xbb\xbfkey: 1\n", (1, 1), ["key: 1", "^"]),
+        ("past-end", b"a: 1\n", (9, 1), []),
+        ("empty-line", b"a: 1\n\n", (2, 1), []),
+    ],
+)
+def test_source_text_error_quotes_line(case, source, location, expected):
+    error = SourceTextError("bad value", Location(PATH, *location), source)
+
+    lines = str(error).splitlines()
+
+    assert lines[0] == f"{PATH}:{location[0]}:{location[1]}: bad value"
+    assert [line.removeprefix("    ") for line in lines[1:]] == expected
+
+
+def test_with_source_text_other_file():
+    error = UserInputError("bad", Location(Path("other.yaml"), 1, 1))
+
+    assert with_source_text(error, PATH, b"a: 1\n") is error
+
+
+def test_with_source_text_same_file():
+    error = UserInputError("bad", Location(PATH, 1, 4))
+
+    converted = with_source_text(error, PATH, b"a: 1\n")
+
+    assert str(converted) == f"{PATH}:1:4: bad\n    a: 1\n       ^"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,19 +21,36 @@ from flense.manifest.nodes import (
     suggest,
 )
 from flense.patterns import PatternMatcher, PatternSyntaxError, normalize
-from flense.yamlfile import Node, describe, load_yaml
+from flense.yamlfile import Node, describe, load_yaml, read_file, with_source_text
 
 logger = logging.getLogger(__name__)
 
 
-def load_manifest(path: Path, context: Path) -> Manifest:
+def load_manifest(path: Path, context: Path, data: bytes | None = None) -> Manifest:
     """Load and validate the manifest at ``path``.
 
-    Source paths resolve against ``context``, the build context directory.
-    Raises UserInputError, located in the manifest, for every invalid value.
+    ``data`` is the manifest's bytes when the caller has read them already
+    (from standard input, for example). Then ``path`` only names the
+    manifest in error locations. Source paths resolve against ``context``,
+    the build context directory. Raises UserInputError, located in the
+    manifest, for every invalid value.
     """
     context = _resolve_context(context)
-    root_node = load_yaml(path)
+    if data is None:
+        data = read_file(path)
+    try:
+        return _parse_manifest(path, context, data)
+    except UserInputError as error:
+        # The error quotes its line from these bytes, because a pipe cannot
+        # be read a second time.
+        quoting = with_source_text(error, path, data)
+        if quoting is error:
+            raise
+        raise quoting from error
+
+
+def _parse_manifest(path: Path, context: Path, data: bytes) -> Manifest:
+    root_node = load_yaml(path, data)
     if root_node.kind == "null":
         raise UserInputError(
             "the manifest is empty; it needs the keys destination and components",
@@ -58,6 +76,7 @@ def load_manifest(path: Path, context: Path) -> Manifest:
         _read_component(entry, defaults, root, context) for entry in entries
     )
     _check_unique_destinations(entries, components)
+    _check_nested_destinations(entries, components, context, exclude)
 
     logger.debug(
         "loaded manifest %s: %d components, context %s",
@@ -120,6 +139,7 @@ def _read_destination(node: Node) -> tuple[str, tuple[str, ...]]:
 
 def _read_pattern(node: Node) -> str:
     pattern = as_string(node, "a destination.exclude pattern")
+    paths.reject_control_characters(pattern, "exclude pattern", node.location)
     normalized = normalize(pattern)
     if not normalized:
         raise UserInputError(
@@ -367,3 +387,101 @@ def _check_unique_destinations(
             "component its own destination",
             location,
         )
+
+
+def _check_nested_destinations(
+    entries: list[Node],
+    components: tuple[Component, ...],
+    context: Path,
+    exclude: tuple[str, ...],
+) -> None:
+    """Reject a nested destination that passes through a symlink or a file.
+
+    MergeOp puts the nested component's directory over a symlink that its
+    parent ships at that path, but chain assembly copies through the
+    symlink into its target, so the two modes would build different images.
+    Only copy components are checked, because the files a blubber component
+    produces are not known before the build.
+    """
+    excluded = PatternMatcher(exclude)
+    copy_parents = {c.destination: c for c in components if c.builder == "copy"}
+    for entry, child in zip(entries, components, strict=True):
+        for parent_destination in _ancestors(child.destination):
+            parent = copy_parents.get(parent_destination)
+            if parent is None:
+                continue
+            inner = _path_inside(child.destination, parent.destination)
+            found = paths.find_non_directory(context / parent.source, inner)
+            if found is None:
+                continue
+            part, kind = found
+            # A path that the excludes keep out of the parent's layer cannot
+            # clash. With "!" patterns it may be shipped after all.
+            if not excluded.exclusions and excluded.matches(part):
+                continue
+            raise UserInputError(
+                _nested_through_message(child, parent, part, kind, context),
+                _destination_location(entry),
+            )
+
+
+def _ancestors(destination: str) -> list[str]:
+    """Return the destinations that contain ``destination``, "." first."""
+    if destination == ".":
+        return []
+    parts = destination.split("/")
+    return ["."] + ["/".join(parts[:count]) for count in range(1, len(parts))]
+
+
+def _path_inside(destination: str, parent: str) -> str:
+    """Return ``destination`` relative to ``parent``, one of its ancestors."""
+    if parent == ".":
+        return destination
+    return destination[len(parent) + 1 :]
+
+
+def _nested_through_message(
+    child: Component, parent: Component, part: str, kind: str, context: Path
+) -> str:
+    in_image = part if parent.destination == "." else f"{parent.destination}/{part}"
+    subject = (
+        f"destination {quote(child.destination)} passes through {quote(in_image)}, "
+        f"a {kind}"
+    )
+    where = (
+        f"in the source {quote(parent.source)} of the component on line "
+        f"{parent.location.line}"
+    )
+    if kind != "symlink":
+        return (
+            f"{subject} {where}, so --assemble merge and --assemble chain would "
+            "build different images; choose a destination that does not pass "
+            f"through it, or exclude or remove {quote(part)} in {quote(parent.source)}"
+        )
+    # readlink does not follow the link.
+    target = os.readlink(context / parent.source / part)
+    fix = f"make {quote(part)} a directory in {quote(parent.source)}"
+    remainder = child.destination[len(in_image) :]
+    if not target.startswith("/"):
+        suggested = posixpath.normpath(
+            posixpath.join(posixpath.dirname(in_image), target) + remainder
+        )
+        if suggested != ".." and not suggested.startswith("../"):
+            fix = (
+                f"set destination: {quote(suggested)} to write into its target, "
+                f"or {fix}"
+            )
+    return (
+        f"{subject} to {quote(target)} {where}; --assemble merge would replace the "
+        "symlink with a directory and --assemble chain would write through it, "
+        f"so the two would build different images. {fix[0].upper()}{fix[1:]}"
+    )
+
+
+def _destination_location(entry: Node) -> Location:
+    """Return where a component's destination is written, or its source."""
+    fields = entry.value
+    if isinstance(fields, dict):
+        node = fields.get("destination") or fields["source"]
+        return node.location
+    return entry.location

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable
 
 from flense.errors import Location, UserInputError
 from flense.yamlfile import Node, describe
 
+_C1_AND_DELETE = re.compile("[\x7f-\x9f]")
+
 
 def quote(text: str) -> str:
-    """Quote a value for a message, escaping what JSON escapes."""
-    return json.dumps(text, ensure_ascii=False)
+    """Quote a value for a message, escaping what JSON escapes.
+
+    DEL and the C1 controls, which JSON leaves as they are, are escaped
+    too, so that a message never contains a control character.
+    """
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _C1_AND_DELETE.sub(lambda match: f"\\u{ord(match[0]):04x}", quoted)
 
 
 def key_or_value_location(node: Node) -> Location:

@@ -11,6 +11,7 @@ import difflib
 import os
 import posixpath
 import stat
+import unicodedata
 from pathlib import Path
 
 from flense.errors import Location, UserInputError
@@ -19,7 +20,7 @@ from flense.manifest.nodes import quote
 
 def normalize_root(text: str, location: Location) -> str:
     """Check and normalize destination.root, an absolute path in the image."""
-    _reject_nul(text, "destination.root", location)
+    reject_control_characters(text, "destination.root", location)
     if not text.startswith("/"):
         raise UserInputError(
             f"destination.root {quote(text)} is not an absolute path; "
@@ -32,7 +33,7 @@ def normalize_root(text: str, location: Location) -> str:
 
 def normalize_destination(text: str, root: str, location: Location) -> str:
     """Check and normalize a component destination, relative to the root."""
-    _reject_nul(text, "destination", location)
+    reject_control_characters(text, "destination", location)
     if text.startswith("/"):
         raise UserInputError(
             f"destination {quote(text)} is an absolute path; write it relative "
@@ -58,7 +59,7 @@ def check_source(text: str, context: Path, location: Location) -> str:
     because BuildKit's file sync sends a symlink as a link, not as the
     directory it points to.
     """
-    _reject_nul(text, "source", location)
+    reject_control_characters(text, "source", location)
     if text.startswith("/"):
         raise UserInputError(
             f"source {quote(text)} is an absolute path; write it relative to the "
@@ -109,7 +110,7 @@ def check_source_file(
     text: str, key: str, source: str, context: Path, location: Location
 ) -> str:
     """Check a path to a file inside a component's source; return it normalized."""
-    _reject_nul(text, key, location)
+    reject_control_characters(text, key, location)
     if text.startswith("/"):
         raise UserInputError(
             f"{key} {quote(text)} is an absolute path; write it relative to the "
@@ -149,11 +150,51 @@ def check_source_file(
     return normalized
 
 
-def _reject_nul(text: str, subject: str, location: Location) -> None:
-    if "\0" in text:
+def reject_control_characters(text: str, subject: str, location: Location) -> None:
+    """Reject a path with a control character (Unicode category Cc).
+
+    BuildKit sends source paths and exclude patterns to the client in gRPC
+    metadata headers, which carry only printable ASCII. BuildKit 0.12 and
+    later percent-encode a value with a non-ASCII character, but send a
+    value that is all ASCII as it is, so a control character there makes the
+    transfer fail late in the build. C1 controls are rejected as well,
+    because they can only be a mistake in a path.
+    """
+    # NOTE: BuildKit before 0.12 also fails on non-ASCII characters in these
+    # headers; they are accepted here.
+    for offset, character in enumerate(text):
+        if unicodedata.category(character) != "Cc":
+            continue
         raise UserInputError(
-            f"{subject} {quote(text)} contains a NUL character; remove it", location
+            f"{subject} {quote(text)} contains the control character "
+            f"U+{ord(character):04X} at position {offset + 1}; remove it",
+            location,
         )
+
+
+def find_non_directory(directory: Path, relative: str) -> tuple[str, str] | None:
+    """Find the first part of ``relative`` below ``directory`` that is not a
+    directory: a symlink, a file or a special file.
+
+    Returns that part's path (relative to ``directory``) and its kind, or
+    None when every part that exists is a directory. Symlinks are never
+    followed.
+    """
+    parts = relative.split("/")
+    for count in range(1, len(parts) + 1):
+        part = "/".join(parts[:count])
+        try:
+            mode = os.lstat(directory / part).st_mode
+        except OSError:
+            # Missing (or unreadable): the parent ships nothing at this path.
+            return None
+        if stat.S_ISLNK(mode):
+            return part, "symlink"
+        if stat.S_ISREG(mode):
+            return part, "file"
+        if not stat.S_ISDIR(mode):
+            return part, "special file"
+    return None
 
 
 def _escapes(normalized: str) -> bool:

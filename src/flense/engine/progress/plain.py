@@ -48,7 +48,11 @@ class _PlainDisplay(_Display):
         self._current: str | None = None
         self._current_since = 0.0
         self._printed_any = False
-        self._last_print = float("-inf")
+        # Seconds since the build started of the last print. Starting at 0.0
+        # delays the first output by PLAIN_MIN_INTERVAL_SECONDS too, so a
+        # local source that BuildKit completes and starts again at once (its
+        # cache check, then the transfer) prints DONE once, after its transfer.
+        self._last_print = 0.0
         # (vertex digest, status ID) -> (current, time) of the last line printed.
         self._last_status: dict[tuple[str, str], tuple[int, float]] = {}
 
@@ -112,7 +116,7 @@ class _PlainDisplay(_Display):
             self._print_vertex(self._current, now)
         if final:
             for digest in running:
-                self._print_vertex(digest, now)
+                self._print_vertex(digest, now, final=True)
             return
         if not running:
             if self._current is None:
@@ -137,7 +141,7 @@ class _PlainDisplay(_Display):
                 self._print_vertex(digest, now)
                 return
 
-    def _print_vertex(self, digest: str, now: float) -> None:
+    def _print_vertex(self, digest: str, now: float, final: bool = False) -> None:
         state = self._trace.vertices[digest]
         pending = self._pending.pop(digest, None) or _PendingOutput(since=now)
         index = self._index.setdefault(digest, len(self._index) + 1)
@@ -156,7 +160,9 @@ class _PlainDisplay(_Display):
 
         for status_id in pending.status_ids:
             item = state.statuses[status_id]
-            if item.started is not None and self._should_print_status(digest, item):
+            if item.started is not None and self._should_print_status(
+                digest, item, final
+            ):
                 self._write(f"#{index} {self._format_status(item)}")
         for warning in pending.warnings:
             self._write(f"#{index} WARN: {warning}")
@@ -176,11 +182,17 @@ class _PlainDisplay(_Display):
         else:
             self._write(f"#{index} DONE {state.run_seconds():.1f}s")
 
-    def _should_print_status(self, digest: str, item: _StatusState) -> bool:
+    def _should_print_status(
+        self, digest: str, item: _StatusState, final: bool
+    ) -> bool:
+        """Apply buildctl's throttle. At the end of an unfinished build (an
+        interrupt), print the latest value of every item that moved."""
         key = (digest, item.id)
         moment = item.timestamp if item.timestamp is not None else 0.0
         last = self._last_status.get(key)
-        if last is not None and item.completed is None:
+        if final and last is not None and last[0] == item.current:
+            return False
+        if last is not None and item.completed is None and not final:
             last_current, last_moment = last
             fraction = 0.0
             if item.total > 0:
