@@ -514,7 +514,9 @@ def _run_blubber(args: argparse.Namespace) -> int:
     if args.format == "dockerfile":
         from flense.builders.blubber import render_dockerfile
 
-        _write_text(render_dockerfile(args.config, args.variant))
+        _write_text(
+            render_dockerfile(args.config, args.variant, _context_dir(args.context))
+        )
         return 0
     definition, _image_config = _compile_blubber(
         args.config, args.variant, args.context

@@ -558,3 +558,77 @@ def test_local_copies_cached_after_standalone(cache_superproject):
     assert steps["copy context:[/lib] -> /srv/app/lib/"] is True
     assert steps["copy context:[/] -> /srv/app"] is True
     assert all(steps.values())
+
+
+# The context's .dockerignore keeps files out of the transfer, alone and in a
+# manifest, without changing the cache keys of the steps that read it.
+
+IGNORED_CONFIG = """\
+version: v4
+variants:
+  dist:
+    lives:
+      in: /dist
+    copies: [{from: local, source: ., destination: /dist}]
+"""
+
+IGNORED_MANIFEST = """\
+destination:
+  root: /srv/mw
+components:
+  - source: ext/G
+    builder: blubber
+    variant: dist
+"""
+
+
+@pytest.fixture
+def ignoring_superproject(tmp_path: Path) -> Path:
+    component = tmp_path / "ext" / "G"
+    (component / "secret").mkdir(parents=True)
+    (component / "node_modules" / "dep").mkdir(parents=True)
+    (component / ".pipeline").mkdir()
+    (component / "secret" / "key").write_text("do not send\n")
+    (component / "node_modules" / "dep" / "index.js").write_text("dep\n")
+    # Content no earlier build has seen, so the first build really runs.
+    (component / "main.txt").write_text(f"{uuid.uuid4()}\n")
+    (component / ".dockerignore").write_text("node_modules\nsecret\n")
+    (component / ".pipeline" / "blubber.yaml").write_text(IGNORED_CONFIG)
+    (tmp_path / ".pipeline").mkdir()
+    (tmp_path / ".pipeline" / "manifest.yaml").write_text(IGNORED_MANIFEST)
+    return tmp_path
+
+
+def test_dockerignore_alone_and_in_manifest(
+    client: Client,
+    ignoring_superproject: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    superproject = ignoring_superproject
+    component = superproject / "ext" / "G"
+    alone_out = tmp_path_factory.mktemp("alone")
+    definition, _ = compile_variant(
+        component / ".pipeline" / "blubber.yaml", "dist", component
+    )
+    alone = solve(client, definition, component, [Output("local", {}, str(alone_out))])
+    assert (alone_out / "dist" / "main.txt").is_file()
+    assert not (alone_out / "dist" / "secret").exists()
+    assert not (alone_out / "dist" / "node_modules").exists()
+    assert "[context] transfer" in {record.name for record in alone}
+
+    manifest_out = tmp_path_factory.mktemp("manifest")
+    manifest = load_manifest(superproject / ".pipeline" / "manifest.yaml", superproject)
+    records = solve(
+        client,
+        llb.marshal(compose(manifest, max_layers=10)),
+        superproject,
+        [Output("local", {}, str(manifest_out))],
+    )
+    files = manifest_out / "srv" / "mw" / "ext" / "G"
+    assert (files / "main.txt").is_file()
+    assert not (files / "secret").exists()
+    assert not (files / "node_modules").exists()
+    copy = next(
+        r for r in records if r.name == "[ext/G] dist: copy context:[/] -> /dist"
+    )
+    assert copy.cached

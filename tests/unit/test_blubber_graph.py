@@ -529,6 +529,10 @@ def popups_context(tmp_path: Path) -> Path:
     component = tmp_path / "extensions" / "Popups"
     (component / ".pipeline").mkdir(parents=True)
     shutil.copy(FIXTURES / "case10-popups.yaml", component / ".pipeline/blubber.yaml")
+    for directory in ("src", "resources"):
+        (component / directory).mkdir()
+    for name in ("package.json", "package-lock.json", "webpack.config.js"):
+        (component / name).write_text("{}\n")
     (tmp_path / ".pipeline").mkdir()
     (tmp_path / ".pipeline" / "manifest.yaml").write_text(MANIFEST)
     return component
@@ -640,7 +644,7 @@ def test_manifest_steps_match_standalone(tmp_path: Path) -> None:
         resolver=TABLE,
         platform=AMD64,
     )
-    alone = canonical_ops(standalone.state, standalone_context("distribution"))
+    alone = canonical_ops(standalone.state, standalone_context())
     in_manifest = canonical_ops(output.state, manifest_context(component, settings))
     assert len(alone) == 10
     assert alone == in_manifest

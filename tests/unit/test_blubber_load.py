@@ -383,6 +383,42 @@ ERRORS = [
         '2:14: lives.uid: expected a whole number, not the string "abc"',
     ),
     (
+        "uid above uint64 as written",
+        "version: v4\nlives: {uid: 99999999999999999999999}\n",
+        None,
+        "2:14: lives.uid: 99999999999999999999999 is out of range: write a number "
+        "from 0 to 18446744073709551615",
+    ),
+    (
+        "gid above uint64 with underscores",
+        "version: v4\nruns:\n  gid: 1_000_000_000_000_000_000_000 # big\n",
+        None,
+        "3:8: runs.gid: 1_000_000_000_000_000_000_000 is out of range: write a "
+        "number from 0 to 18446744073709551615",
+    ),
+    (
+        "base scratch",
+        "version: v4\nvariants:\n  dev: {base: scratch}\n",
+        None,
+        '3:15: variants.dev.base: "scratch" is not an image that can be pulled: '
+        "leave out base for a variant that starts from an empty filesystem",
+    ),
+    (
+        "base docker.io scratch",
+        "version: v4\nbase: docker.io/library/scratch:latest\n",
+        None,
+        '2:7: base: "docker.io/library/scratch:latest" is not an image that can be '
+        "pulled: leave out base for a variant that starts from an empty filesystem",
+    ),
+    (
+        "copies from scratch",
+        "version: v4\nvariants:\n  dev:\n    copies: [{from: scratch, source: /a}]\n",
+        None,
+        '4:21: variants.dev.copies[0].from: "scratch" is not an image that can be '
+        "pulled, and an empty filesystem has nothing to copy or mount: remove the "
+        "entry",
+    ),
+    (
         "entrypoint null",
         "version: v4\nentrypoint: ~\n",
         None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from urllib.parse import urlsplit
 
@@ -61,6 +61,7 @@ from flense.blubber.instructions import (
     WorkingDirectory,
 )
 from flense.blubber.quoting import format_run, join_runs
+from flense.errors import Location
 
 __all__ = [
     "BLUBBER_VERSION",
@@ -102,13 +103,17 @@ class Phase(IntEnum):
 
 @dataclass(frozen=True)
 class _Copy:
-    """A copy before its owner and paths are resolved."""
+    """A copy before its owner and paths are resolved.
+
+    ``locations`` has, for each source, where the config writes it.
+    """
 
     from_: str
     sources: tuple[str, ...]
     destination: str
     exclude: tuple[str, ...]
     owner: Owner | None = None
+    locations: tuple[Location | None, ...] = ()
 
 
 _Item = Instruction | _Copy
@@ -184,6 +189,7 @@ def _phase_items(variant: Variant, phase: Phase, stages: frozenset[str]) -> list
                         (expanded.source,),
                         expanded.destination,
                         expanded.exclude,
+                        locations=(artifact.location,),
                     )
                 )
 
@@ -193,9 +199,7 @@ def _phase_items(variant: Variant, phase: Phase, stages: frozenset[str]) -> list
     switch_user, owner = _user_for_phase(variant, phase)
     if owner is not None:
         items = [
-            _Copy(item.from_, item.sources, item.destination, item.exclude, owner)
-            if isinstance(item, _Copy)
-            else item
+            replace(item, owner=owner) if isinstance(item, _Copy) else item
             for item in items
         ]
     if switch_user is not None:
@@ -300,21 +304,35 @@ def _requirements(
     """Group requirements by ``from``, then by destination, in first-seen order."""
     if phase is not Phase.PRE_INSTALL or not requirements:
         return []
-    groups: dict[str, dict[str, tuple[list[str], list[str]]]] = {}
+    groups: dict[str, dict[str, _Group]] = {}
     for artifact in requirements:
         by_destination = groups.setdefault(artifact.from_, {})
-        sources, excludes = by_destination.setdefault(
-            _normalized_destination(artifact), ([], [])
-        )
-        sources.append(_normalized_source(artifact))
-        excludes.extend(artifact.exclude)
+        group = by_destination.setdefault(_normalized_destination(artifact), _Group())
+        group.sources.append(_normalized_source(artifact))
+        group.excludes.extend(artifact.exclude)
+        group.locations.append(artifact.location)
     items: list[_Item] = []
     for from_, by_destination in groups.items():
-        for destination, (sources, excludes) in by_destination.items():
+        for destination, group in by_destination.items():
             items.append(
-                _Copy(from_ or LOCAL, tuple(sources), destination, tuple(excludes))
+                _Copy(
+                    from_ or LOCAL,
+                    tuple(group.sources),
+                    destination,
+                    tuple(group.excludes),
+                    locations=tuple(group.locations),
+                )
             )
     return items
+
+
+@dataclass
+class _Group:
+    """The requirements that share one ``from`` and one destination."""
+
+    sources: list[str] = field(default_factory=list)
+    excludes: list[str] = field(default_factory=list)
+    locations: list[Location | None] = field(default_factory=list)
 
 
 def _resolve_copy(
@@ -330,7 +348,7 @@ def _resolve_copy(
 
     if copy.from_ == LOCAL:
         sources = tuple(_absolute("/", source) for source in copy.sources)
-        return CopyLocal(sources, destination, copy.owner, copy.exclude)
+        return CopyLocal(sources, destination, copy.owner, copy.exclude, copy.locations)
 
     origin: StageSource | ImageSource
     if copy.from_ in final_directories:

@@ -58,7 +58,8 @@ class Artifact:
 
     ``from_`` is ``local``, a variant name or an image reference. An entry
     with neither ``source`` nor ``destination`` is shorthand and expands at
-    compile time.
+    compile time. ``location`` is where ``source`` is written, or where the
+    entry starts when it has no source.
     """
 
     from_: str

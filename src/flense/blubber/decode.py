@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from flense.yamlfile import Node, describe
 __all__ = ["Decoder", "closest", "edit_distance"]
 
 _UINT64_MAX = 2**64 - 1
+
+# A plain scalar that YAML reads as a number: it ends at white space, a
+# comment or a flow indicator.
+_PLAIN_SCALAR = re.compile(r"[^\s,\]}#]+")
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -55,8 +60,11 @@ def edit_distance(first: str, second: str) -> int:
 class Decoder:
     """Reads typed values out of a Node tree and records where each was."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str | None = None) -> None:
         self.path = path
+        # The file's text, when the caller has it, so that errors can quote a
+        # number as written rather than as the float YAML parsed it into.
+        self.text = text
         self.locations: dict[str, Location] = {}
 
     def fail(self, node: Node, field_path: str, rule: str) -> UserInputError:
@@ -171,9 +179,33 @@ class Decoder:
             raise self.fail(
                 node,
                 field_path,
-                f"{value} is out of range: write a number from 0 to {_UINT64_MAX}",
+                f"{self.written(node)} is out of range: write a number from 0 to "
+                f"{_UINT64_MAX}",
             )
         return value
+
+    def written(self, node: Node) -> str:
+        """Return a plain scalar's text as the file writes it.
+
+        A whole number above the uint64 range is parsed as a float, so
+        ``str(node.value)`` would show a rounded value. This reads the text
+        at the node's location instead, and falls back to ``repr`` of the
+        value when the file cannot be read.
+        """
+        text = self.text
+        if text is None:
+            try:
+                text = self.path.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError):
+                text = ""
+        lines = text.split("\n")
+        line, column = node.location.line, node.location.column
+        if not 1 <= line <= len(lines):
+            return repr(node.value)
+        match = _PLAIN_SCALAR.match(lines[line - 1], column - 1)
+        if match is None:
+            return repr(node.value)
+        return match.group()
 
     def strings(self, node: Node, field_path: str) -> tuple[str, ...]:
         items = self.sequence(node, field_path)

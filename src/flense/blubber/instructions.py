@@ -24,7 +24,9 @@ the build-time environment; a backend can follow it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from flense.errors import Location
 
 __all__ = [
     "BindMount",
@@ -200,13 +202,16 @@ class CopyLocal:
     symlinks, copy a directory's contents, create missing parents, allow
     wildcards (an empty match is fine) and never unpack archives.
     ``owner`` None keeps the source ownership; the owner is expanded.
-    ``exclude`` patterns apply to every source.
+    ``exclude`` patterns apply to every source. ``locations`` has, for each
+    source, where the config writes it (None when unknown), for errors
+    about the source only.
     """
 
     sources: tuple[str, ...]
     destination: str
     owner: Owner | None = None
     exclude: tuple[str, ...] = ()
+    locations: tuple[Location | None, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

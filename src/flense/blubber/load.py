@@ -74,18 +74,22 @@ _CACHE_ACCESS = ("shared", "locked", "private")
 
 def load_config(path: Path, text: str | None = None) -> Config:
     """Read ``path`` (or ``text``, reported as ``path``) as a Blubber file."""
-    return parse_config(load_yaml(Path(path), text), Path(path))
+    return parse_config(load_yaml(Path(path), text), Path(path), text)
 
 
-def parse_config(root: YamlNode, path: Path) -> Config:
-    """Validate a YAML tree as Blubber v4 and build the Config."""
-    return _Loader(path).config(root)
+def parse_config(root: YamlNode, path: Path, text: str | None = None) -> Config:
+    """Validate a YAML tree as Blubber v4 and build the Config.
+
+    ``text`` is the file's text, which errors quote from; None reads
+    ``path`` when an error needs it.
+    """
+    return _Loader(path, text).config(root)
 
 
 class _Loader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str | None = None) -> None:
         self.path = path
-        self.decoder = Decoder(path)
+        self.decoder = Decoder(path, text)
         self.variant_names: frozenset[str] = frozenset()
 
     # --- document ------------------------------------------------------------
@@ -213,6 +217,14 @@ class _Loader:
         value = self.decoder.optional_string(node, field_path)
         if value:
             self.check(rules.check_image_reference, node, field_path)
+        if rules.is_scratch(value):
+            # Blubber 1.8 accepts it and the build fails to pull "scratch".
+            raise self.decoder.fail_value(
+                node,
+                field_path,
+                "is not an image that can be pulled: leave out base for a "
+                "variant that starts from an empty filesystem",
+            )
         return value
 
     def includes(self, node: YamlNode, field_path: str) -> tuple[str, ...]:
@@ -317,7 +329,8 @@ class _Loader:
                 f"{field_path}.source",
                 "missing: source is required when destination is set",
             )
-        artifact = Artifact(from_, source, destination, exclude, node.location)
+        location = entries["source"].location if source else node.location
+        artifact = Artifact(from_, source, destination, exclude, location)
         if source and from_ == LOCAL:
             self.check_context_path(entries["source"], f"{field_path}.source", "copied")
         return artifact
@@ -333,6 +346,13 @@ class _Loader:
         """
         if from_ == LOCAL or from_ in self.variant_names:
             return
+        if rules.is_scratch(from_):
+            raise self.decoder.fail_value(
+                node,
+                field_path,
+                "is not an image that can be pulled, and an empty filesystem has "
+                "nothing to copy or mount: remove the entry",
+            )
         if rules.is_image_reference(from_):
             self.warn_if_misspelled_variant(node, from_path, from_)
             return

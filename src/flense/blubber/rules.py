@@ -30,6 +30,7 @@ __all__ = [
     "check_variant_name",
     "full_image_name",
     "is_image_reference",
+    "is_scratch",
     "is_short_image_name",
     "is_variant_name",
 ]
@@ -80,6 +81,16 @@ def is_variant_name(name: str) -> bool:
 def is_image_reference(text: str) -> bool:
     """Report whether ``text`` matches the Docker image reference grammar."""
     return _IMAGE_REFERENCE.fullmatch(text) is not None
+
+
+def is_scratch(reference: str) -> bool:
+    """Report whether an image reference names Docker's reserved ``scratch``.
+
+    A Dockerfile's ``FROM scratch`` means an empty filesystem, but no image
+    of that name can be pulled, so Blubber 1.8 sends a pull that fails.
+    """
+    name = reference.removeprefix("docker.io/").removeprefix("library/")
+    return name in ("scratch", "scratch:latest")
 
 
 def is_short_image_name(reference: str) -> bool:

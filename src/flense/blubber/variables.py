@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-__all__ = ["expand_variables"]
+__all__ = ["expand_variables", "rewrite_references"]
 
 _SPECIAL = frozenset("*#$@!?-0123456789")
 
@@ -30,22 +30,42 @@ def expand_variables(
         def resolve(name: str) -> str:
             return mapping.get(name, "")
 
+    return rewrite_references(text, lambda name, _written: resolve(name))
+
+
+def rewrite_references(
+    text: str, replace: Callable[[str, str], str], dollar: str = "$"
+) -> str:
+    """Replace each ``$`` reference in ``text`` with ``replace(name, written)``.
+
+    ``written`` is the reference as the text has it (``$NAME`` or
+    ``${NAME}``). References are found with Go's ``os.Expand`` rules, and
+    invalid ones (``${}``, an unclosed ``${``) are dropped as Go drops them.
+    Each ``$`` that starts no reference, as in ``$(`` or at the end, is
+    replaced with ``dollar``.
+    """
     out: list[str] = []
     start = 0
     index = 0
     while index < len(text):
-        if text[index] == "$" and index + 1 < len(text):
-            out.append(text[start:index])
-            name, width = _shell_name(text[index + 1 :])
-            if name == "" and width > 0:
-                pass  # invalid syntax such as "${}" or an unclosed "${": dropped
-            elif name == "":
-                out.append("$")
-            else:
-                out.append(resolve(name))
-            index += width
-            start = index + 1
-        index += 1
+        if text[index] != "$":
+            index += 1
+            continue
+        out.append(text[start:index])
+        if index + 1 == len(text):
+            out.append(dollar)
+            index += 1
+            start = index
+            continue
+        name, width = _shell_name(text[index + 1 :])
+        if name == "" and width > 0:
+            pass  # invalid syntax such as "${}" or an unclosed "${": dropped
+        elif name == "":
+            out.append(dollar)
+        else:
+            out.append(replace(name, text[index : index + 1 + width]))
+        index += width + 1
+        start = index
     out.append(text[start:])
     return "".join(out)
 
