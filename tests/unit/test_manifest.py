@@ -424,6 +424,58 @@ BAD_MANIFESTS = [
         "6:12: defaults.variant must be a string, not the boolean true",
     ),
     (
+        "git-and-source",
+        HEADER + "  - source: mediawiki\n    git: https://example.org/core.git\n",
+        "5:5: component has both source and git; keep source for a directory "
+        "in the build context, or git for a remote repository",
+    ),
+    (
+        "git-without-destination",
+        HEADER + "  - git: https://example.org/Cite.git\n",
+        '4:5: git component "https://example.org/Cite.git" has no destination; '
+        "add destination: with the directory under the root that its files go "
+        "into",
+    ),
+    (
+        "git-unsupported-scheme",
+        HEADER + "  - git: ftp://example.org/Cite.git\n    destination: x\n",
+        "4:10: invalid git remote 'ftp://example.org/Cite.git': unsupported "
+        "protocol 'ftp'; use https://, ssh://, git:// or user@host:path; write "
+        "the remote as https://HOST/PATH",
+    ),
+    (
+        "git-ssh",
+        HEADER + "  - git: git@example.org:Cite.git\n    destination: x\n",
+        '4:10: git remote "git@example.org:Cite.git" is an SSH remote, which '
+        "needs an SSH agent that flense does not forward; use its https:// URL",
+    ),
+    (
+        "git-blubber",
+        HEADER
+        + "  - git: https://example.org/Cite.git\n"
+        + "    destination: x\n    builder: blubber\n",
+        '6:5: git component "https://example.org/Cite.git" uses builder '
+        '"blubber", but git components take only the copy builder',
+    ),
+    (
+        "git-variant",
+        HEADER
+        + "  - git: https://example.org/Cite.git\n"
+        + "    destination: x\n    variant: build\n",
+        "6:5: variant is not a field of git components, which take only the "
+        "copy builder; remove it",
+    ),
+    (
+        "git-destination-escapes",
+        HEADER + "  - git: https://example.org/Cite.git\n    destination: ../x\n",
+        '5:18: destination "../x"',
+    ),
+    (
+        "defaults-git",
+        HEADER + "  - mediawiki\ndefaults:\n  git: https://example.org/x.git\n",
+        "6:3: defaults cannot set git; every component names its own git",
+    ),
+    (
         "defaults-builder-without-variant",
         HEADER + "  - extensions/Popups\ndefaults:\n  builder: blubber\n",
         '4:5: blubber component "extensions/Popups" (builder set in defaults on '
@@ -590,6 +642,23 @@ def test_component_name(tmp_path: Path) -> None:
         "extensions/Popups",
         "skins/Vector",
     ]
+
+
+def test_manifest_git_component(tmp_path: Path) -> None:
+    manifest = load(
+        tmp_path,
+        HEADER
+        + "  - mediawiki\n"
+        + "  - git: https://example.org/Cite.git#REL1_41\n"
+        + "    destination: extensions/Cite\n",
+    )
+
+    git = manifest.components[1]
+    assert git.git == "https://example.org/Cite.git#REL1_41"
+    assert git.destination == "extensions/Cite"
+    assert git.builder == "copy"
+    assert git.name == "extensions/Cite"
+    assert manifest.components[0].git is None
 
 
 def test_manifest_defaults_applied(tmp_path: Path) -> None:

@@ -37,13 +37,34 @@ def component_local(
 
 
 def build_copy(component: Component, settings: BuildSettings) -> ComponentOutput:
-    """Build a copy component: its filtered source directory."""
+    """Build a copy component: its filtered source directory or git checkout."""
+    if component.git is not None:
+        return ComponentOutput(
+            state=git_checkout(component),
+            path="/",
+            exclude=settings.exclude,
+        )
     path = "/" if component.source == "." else f"/{component.source}"
     if settings.single_context:
         return ComponentOutput(
             state=whole_context(settings), path=path, exclude=settings.exclude
         )
     return ComponentOutput(state=component_local(component, settings), path=path)
+
+
+def git_checkout(component: Component) -> llb.State:
+    """Return the engine's checkout of a git component, without ``.git``.
+
+    The engine fetches the remote itself, so nothing is sent from the
+    client. The excludes cannot apply while fetching, so the assembler
+    applies them while copying.
+    """
+    assert component.git is not None
+    return llb.git(
+        component.git,
+        name=f"[{component.name}] git",
+        description={"flense.component": component.name},
+    )
 
 
 def whole_context(settings: BuildSettings) -> llb.State:

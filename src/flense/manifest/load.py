@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flense.errors import Location, UserInputError
+from flense.llb.giturl import parse_git_url
 from flense.manifest import paths, schema
 from flense.manifest.model import Component, Manifest
 from flense.manifest.nodes import (
@@ -218,6 +219,8 @@ def _read_component(
 ) -> Component:
     fields = _component_fields(entry)
     location = entry.location
+    if "git" in fields:
+        return _read_git_component(fields, defaults, root, location)
 
     source_node = fields["source"]
     source_text = as_string(source_node, "source")
@@ -256,6 +259,7 @@ def _read_component(
     values: dict[str, str | None] = {
         spec.attribute: None for spec in schema.FIELDS.values()
     }
+    variant_location: Location | None = None
     for key in allowed.allowed:
         spec = schema.FIELDS[key]
         setting = _setting(fields, defaults, key)
@@ -272,6 +276,8 @@ def _read_component(
             )
             continue
         error_location = location if setting.from_defaults else setting.node.location
+        if key == "variant":
+            variant_location = error_location
         if spec.kind == "source_file":
             values[spec.attribute] = _check_source_file(
                 key, setting, source, context, error_location
@@ -286,6 +292,7 @@ def _read_component(
         config_path=values["config_path"],
         variant=values["variant"],
         location=location,
+        variant_location=variant_location,
     )
 
 
@@ -304,13 +311,85 @@ def _component_fields(entry: Node) -> dict[str, Node]:
         )
     fields = as_mapping(entry, "a component")
     check_keys(fields, schema.COMPONENT_KEYS)
-    if "source" not in fields:
+    if "source" in fields and "git" in fields:
+        raise UserInputError(
+            "component has both source and git; keep source for a directory in "
+            "the build context, or git for a remote repository",
+            key_or_value_location(fields["git"]),
+        )
+    if "source" not in fields and "git" not in fields:
         raise UserInputError(
             "component has no source; add source: with its directory, relative "
-            "to the build context",
+            "to the build context, or git: with a remote repository URL",
             entry.location,
         )
     return fields
+
+
+def _read_git_component(
+    fields: dict[str, Node], defaults: dict[str, Node], root: str, location: Location
+) -> Component:
+    """Read a component whose files come from a git remote, fetched by the engine.
+
+    Only the copy builder takes one: a Blubber config would have to be read
+    from the repository before the build.
+    """
+    git_node = fields["git"]
+    remote = as_string(git_node, "git")
+    paths.reject_control_characters(remote, "git", git_node.location)
+    try:
+        parsed = parse_git_url(remote)
+    except ValueError as error:
+        raise UserInputError(
+            f"{error}; write the remote as https://HOST/PATH or git://HOST/PATH, "
+            "with an optional #REF or #REF:SUBDIR",
+            git_node.location,
+        ) from None
+    if parsed.scheme == "ssh":
+        raise UserInputError(
+            f"git remote {quote(remote)} is an SSH remote, which needs an SSH "
+            "agent that flense does not forward; use its https:// URL",
+            git_node.location,
+        )
+
+    destination_node = fields.get("destination")
+    if destination_node is None:
+        raise UserInputError(
+            f"git component {quote(remote)} has no destination; add destination: "
+            "with the directory under the root that its files go into",
+            location,
+        )
+    destination = paths.normalize_destination(
+        as_string(destination_node, "destination"), root, destination_node.location
+    )
+
+    builder = _setting(fields, defaults, "builder")
+    if builder is not None:
+        _check_builder(builder.text, builder.node)
+        if builder.text != "copy":
+            raise UserInputError(
+                f"git component {quote(remote)} uses builder {quote(builder.text)}"
+                f"{builder.where()}, but git components take only the copy "
+                "builder; set builder: copy, or check the repository out into "
+                "the build context and use source:",
+                key_or_value_location(builder.node),
+            )
+    for key, value in fields.items():
+        if key not in schema.COMMON_FIELDS:
+            raise UserInputError(
+                f"{key} is not a field of git components, which take only the "
+                "copy builder; remove it",
+                key_or_value_location(value),
+            )
+    return Component(
+        source=remote,
+        destination=destination,
+        builder="copy",
+        config_path=None,
+        variant=None,
+        location=location,
+        git=remote,
+    )
 
 
 def _setting(
@@ -400,11 +479,14 @@ def _check_nested_destinations(
     MergeOp puts the nested component's directory over a symlink that its
     parent ships at that path, but chain assembly copies through the
     symlink into its target, so the two modes would build different images.
-    Only copy components are checked, because the files a blubber component
-    produces are not known before the build.
+    Only copy components from the context are checked, because the files a
+    blubber component produces, or a git remote holds, are not known before
+    the build.
     """
     excluded = PatternMatcher(exclude)
-    copy_parents = {c.destination: c for c in components if c.builder == "copy"}
+    copy_parents = {
+        c.destination: c for c in components if c.builder == "copy" and c.git is None
+    }
     for entry, child in zip(entries, components, strict=True):
         for parent_destination in _ancestors(child.destination):
             parent = copy_parents.get(parent_destination)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flense.errors import Location
@@ -15,7 +15,10 @@ class Component:
     ``source`` is a normalized POSIX path relative to the build context, with
     symlinks resolved, and ``destination`` one relative to the manifest's
     root ("." for the root itself). ``config_path`` (relative to ``source``)
-    and ``variant`` are set for blubber components only.
+    and ``variant`` are set for blubber components only. A component from a
+    git remote has ``git`` set to the remote as written, ``#ref[:subdir]``
+    included, and ``source`` set to the same text for messages; the engine
+    fetches it, so it has no directory in the context.
     """
 
     source: str
@@ -24,6 +27,9 @@ class Component:
     config_path: str | None
     variant: str | None
     location: Location
+    git: str | None = None
+    # Where the variant is set (the component's line, or its defaults line).
+    variant_location: Location | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:

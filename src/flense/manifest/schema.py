@@ -12,14 +12,15 @@ from typing import Literal
 TOP_LEVEL_KEYS = ("destination", "defaults", "components")
 DESTINATION_KEYS = ("root", "exclude")
 
-# Fields every component has, whatever its builder.
-COMMON_FIELDS = ("source", "destination", "builder")
+# Fields every component may have, whatever its builder. A component has
+# either a source directory or a git remote.
+COMMON_FIELDS = ("source", "git", "destination", "builder")
 
 # The builder of a component that sets none, in the component or in defaults.
 DEFAULT_BUILDER = "copy"
 
 # Fields that identify a component, so defaults cannot set them.
-IDENTITY_FIELDS = ("source", "destination")
+IDENTITY_FIELDS = ("source", "git", "destination")
 
 
 @dataclass(frozen=True)
