@@ -11,6 +11,7 @@ import queue
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,10 +21,13 @@ import pytest
 from flense.engine.filesync import modes
 from flense.engine.filesync.sender import (
     CHUNK_SIZE,
+    QUEUED_STAT_BATCHES,
+    STAT_BATCH_SIZE,
     FileSyncService,
     ReadAheadBudget,
     TransferStats,
     _Cancelled,
+    _Transfer,
     serialize_packet,
 )
 from flense.engine.h2grpc import GrpcConnection, SocketStream
@@ -233,3 +237,54 @@ def test_read_ahead_budget_cancelled() -> None:
 )
 def test_serialize_packet(item: Packet | bytes, expected: bytes) -> None:
     assert serialize_packet(item) == expected
+
+
+class _IdleContext:
+    """The parts of a servicer context that a transfer uses, for a call that idles."""
+
+    def __init__(self) -> None:
+        self.callbacks: list = []
+
+    def add_callback(self, callback) -> bool:  # type: ignore[no-untyped-def]
+        self.callbacks.append(callback)
+        return True
+
+    def abort(self, code, details):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"aborted: {code} {details}")
+
+
+def test_walk_waits_for_stream(tmp_path: Path) -> None:
+    # A daemon that reads nothing yet: the walk queues a few batches of
+    # STAT packets and then waits, instead of listing the whole directory
+    # into memory.
+    root = tmp_path / "many"
+    root.mkdir()
+    for index in range(20 * STAT_BATCH_SIZE):
+        (root / f"f{index:05}").touch()
+    release = threading.Event()
+
+    def requests() -> Iterator[Packet]:
+        release.wait()
+        return
+        yield
+
+    transfer = _Transfer(
+        "context",
+        root,
+        include=[],
+        exclude=[],
+        follow_paths=[],
+        read_ahead=ReadAheadBudget(),
+        on_done=None,
+    )
+    stream = transfer.run(requests(), _IdleContext())
+    try:
+        next(stream)
+        time.sleep(1.0)
+        walked = transfer._entries
+    finally:
+        release.set()
+        transfer.stop("the test ended")
+        stream.close()
+
+    assert walked <= (QUEUED_STAT_BATCHES + 2) * STAT_BATCH_SIZE

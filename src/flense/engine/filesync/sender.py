@@ -59,6 +59,11 @@ QUEUE_SIZE = 64
 # STAT packets the walk hands over at once. A batch of this size takes a
 # few milliseconds to walk, which delays the daemon's first requests little.
 STAT_BATCH_SIZE = 256
+# STAT batches a transfer's walk may queue ahead of the stream. Without this
+# limit the queue alone held up to QUEUE_SIZE batches (about 3 MB) per
+# transfer, so a build with many components waiting on the daemon used
+# hundreds of megabytes.
+QUEUED_STAT_BATCHES = 4
 # File data read ahead of the gRPC stream by all transfers of a session
 # together. The daemon runs every transfer of a build at once, so a
 # per-transfer limit would grow with the number of components.
@@ -252,6 +257,7 @@ class _Transfer:
         # Read-ahead bytes this transfer has reserved, given back when it ends.
         self._read_ahead_taken = 0
         self._outgoing: queue.Queue[object] = queue.Queue(QUEUE_SIZE)
+        self._stat_batches = threading.Semaphore(QUEUED_STAT_BATCHES)
         self._file_requests: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -312,6 +318,8 @@ class _Transfer:
                     break
                 assert isinstance(item, _Outgoing)
                 self._give_back(item.read_ahead)
+                if item.stat_batch:
+                    self._stat_batches.release()
                 yield item.messages
         finally:
             self._end(finished, self._stop_reason)
@@ -385,6 +393,13 @@ class _Transfer:
             except queue.Full:
                 continue
 
+    def _put_stat_batch(self, batch: list[bytes]) -> None:
+        """Queue STAT packets once fewer than QUEUED_STAT_BATCHES wait."""
+        while not self._stat_batches.acquire(timeout=PUT_POLL_SECONDS):
+            if self._cancelled.is_set():
+                raise _Cancelled
+        self._put(_Outgoing(MessageBatch(batch), stat_batch=True))
+
     def _fail(self, message: str) -> None:
         with contextlib.suppress(_Cancelled):
             self._put(TransferError(message))
@@ -406,11 +421,11 @@ class _Transfer:
                         self._requestable[index] = entry.path
                 batch.append(packet.SerializeToString())
                 if len(batch) == STAT_BATCH_SIZE:
-                    self._put(_Outgoing(MessageBatch(batch)))
+                    self._put_stat_batch(batch)
                     batch = []
                 self._entries = index + 1
             batch.append(Packet(type=fsutil_pb2.PACKET_STAT).SerializeToString())
-            self._put(_Outgoing(MessageBatch(batch)))
+            self._put_stat_batch(batch)
         except _Cancelled:
             return
         # walk raises PatternSyntaxError, a ValueError, for a bad pattern.
@@ -554,6 +569,7 @@ class _Outgoing:
 
     messages: Packet | bytes | MessageBatch
     read_ahead: int = 0
+    stat_batch: bool = False
 
 
 def serialize_packet(packet: Packet | bytes) -> bytes:
