@@ -439,9 +439,61 @@ BAD_MANIFESTS = [
     (
         "git-unsupported-scheme",
         HEADER + "  - git: ftp://example.org/Cite.git\n    destination: x\n",
-        "4:10: invalid git remote 'ftp://example.org/Cite.git': unsupported "
-        "protocol 'ftp'; use https://, ssh://, git:// or user@host:path; write "
-        "the remote as https://HOST/PATH",
+        '4:10: git remote "ftp://example.org/Cite.git" uses the unsupported '
+        'protocol "ftp"; use https://, http:// or git://',
+    ),
+    (
+        "git-local-path",
+        HEADER + "  - git: /srv/repos/Cite.git\n    destination: x\n",
+        '4:10: git remote "/srv/repos/Cite.git" is a local path; a git '
+        "component needs a URL that the engine can fetch",
+    ),
+    (
+        "git-query",
+        HEADER + "  - git: https://example.org/Cite.git?ref=a\n    destination: x\n",
+        '4:10: git remote "https://example.org/Cite.git?ref=a" has a query '
+        "(?...), which flense does not pass to git; write the ref and "
+        "subdirectory as #REF:SUBDIR",
+    ),
+    (
+        "git-white-space",
+        HEADER + '  - git: "https://example.org/Cite.git#main "\n    destination: x\n',
+        '4:10: git remote "https://example.org/Cite.git#main " contains white space',
+    ),
+    (
+        "git-no-host",
+        HEADER + "  - git: git://\n    destination: x\n",
+        '4:10: git remote "git://" has no host; write it as https://HOST/PATH',
+    ),
+    (
+        "git-bad-port",
+        HEADER + "  - git: git://127.0.0.1:99999/x.git\n    destination: x\n",
+        '4:10: git remote "git://127.0.0.1:99999/x.git" has an invalid port; '
+        "use a number from 1 to 65535",
+    ),
+    (
+        "git-two-fragments",
+        HEADER + "  - git: https://example.org/x.git#a#b\n    destination: x\n",
+        '4:10: git remote "https://example.org/x.git#a#b" has more than one #',
+    ),
+    (
+        "git-subdir-escapes",
+        HEADER + "  - git: https://example.org/x.git#main:../..\n    destination: x\n",
+        '4:10: git subdirectory "../.." in "https://example.org/x.git#main:../.." '
+        "leaves the repository",
+    ),
+    (
+        "git-ref-option",
+        HEADER + "  - git: https://example.org/x.git#--upload-pack=x\n"
+        "    destination: x\n",
+        '4:10: git ref "--upload-pack=x" in "https://example.org/x.git'
+        '#--upload-pack=x" starts with -',
+    ),
+    (
+        "git-url-as-source",
+        HEADER + "  - https://example.org/x.git\n",
+        '4:5: source directory "https://example.org/x.git" not found in the '
+        "build context {ctx}; to fetch a git remote, write it as git: URL",
     ),
     (
         "git-ssh",

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flense.errors import Location, UserInputError
-from flense.llb.giturl import parse_git_url
 from flense.manifest import paths, schema
+from flense.manifest.gitremote import check_git_remote
 from flense.manifest.model import Component, Manifest
 from flense.manifest.nodes import (
     as_list,
@@ -337,20 +337,7 @@ def _read_git_component(
     git_node = fields["git"]
     remote = as_string(git_node, "git")
     paths.reject_control_characters(remote, "git", git_node.location)
-    try:
-        parsed = parse_git_url(remote)
-    except ValueError as error:
-        raise UserInputError(
-            f"{error}; write the remote as https://HOST/PATH or git://HOST/PATH, "
-            "with an optional #REF or #REF:SUBDIR",
-            git_node.location,
-        ) from None
-    if parsed.scheme == "ssh":
-        raise UserInputError(
-            f"git remote {quote(remote)} is an SSH remote, which needs an SSH "
-            "agent that flense does not forward; use its https:// URL",
-            git_node.location,
-        )
+    check_git_remote(remote, git_node.location)
 
     destination_node = fields.get("destination")
     if destination_node is None:

@@ -15,6 +15,7 @@ import unicodedata
 from pathlib import Path
 
 from flense.errors import Location, UserInputError
+from flense.manifest.gitremote import looks_like_git_remote
 from flense.manifest.nodes import quote
 
 
@@ -92,6 +93,11 @@ def check_source(text: str, context: Path, location: Location) -> str:
         fix = "check the path and the --context directory"
         if hint:
             fix = f"did you mean {quote(hint)}?"
+        elif looks_like_git_remote(text):
+            fix = (
+                "to fetch a git remote, write it as git: URL, with a "
+                "destination:, in a mapping"
+            )
         raise UserInputError(
             f"source directory {quote(text)} not found in the build context "
             f"{context}; {fix}",
