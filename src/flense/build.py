@@ -18,8 +18,9 @@ from flense.engine.outputs import (
     parse_cache_entry,
     parse_output,
 )
-from flense.engine.progress import Progress, VertexRecord, format_bytes
+from flense.engine.progress import Progress, ProgressMode, VertexRecord, format_bytes
 from flense.engine.solve import SolveResult
+from flense.errors import EngineError
 from flense.llb.proto import ops_pb2
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,17 @@ def run_build(request: BuildRequest) -> BuildOutcome:
                     cache_imports=cache_imports,
                     on_status=progress.update,
                 )
+            except EngineError as error:
+                progress.finish(error=error)
+                failed = _reported_failure(progress)
+                if failed is None:
+                    raise
+                # The display printed the step's error and last output lines
+                # already, as buildx does, so the final message is one line.
+                raise EngineError(
+                    f"BuildKit failed at step {failed}; its error and last "
+                    "output lines are above"
+                ) from error
             except BaseException as error:
                 progress.finish(error=error)
                 raise
@@ -114,6 +126,16 @@ def run_build(request: BuildRequest) -> BuildOutcome:
         transfers=tuple(result.transfers),
         vertices=tuple(progress.vertices()),
     )
+
+
+def _reported_failure(progress: Progress) -> str | None:
+    """Return the failed step that the display reported, if it did."""
+    if progress.mode is ProgressMode.RAWJSON:
+        return None
+    for vertex in progress.vertices():
+        if vertex.error and "context canceled" not in vertex.error:
+            return vertex.name
+    return None
 
 
 def _with_image_config(output: Output, config: Mapping[str, object] | None) -> Output:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,3 +149,26 @@ def test_git_component_cached_on_rebuild(remote, tmp_path):
 
     copies = {v.name: v.cached for v in outcome.vertices if v.name.endswith("copy")}
     assert copies["[extensions/Remote] copy"]
+
+
+def test_unreachable_remote_reported_once(tmp_path):
+    context = make_context(tmp_path / "context", f"git://127.0.0.1:{free_port()}/x.git")
+    flense = Path(sys.executable).parent / "flense"
+
+    result = subprocess.run(
+        [str(flense), "build", "manifest.yaml", "--progress", "plain"],
+        cwd=context,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    lines = result.stderr.splitlines()
+    assert result.returncode == 1
+    assert lines[-1] == (
+        "flense: error: BuildKit failed at step [extensions/Remote] git; its "
+        "error and last output lines are above"
+    )
+    errors = [line for line in lines if line.startswith("ERROR: ")]
+    assert len(errors) == 1
+    assert "failed to fetch remote" in errors[0]
