@@ -57,10 +57,13 @@ WRITE_BATCH_BYTES = 1024 * 1024
 # when the handler takes the message, so this bounds what waits unread.
 STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024
-# Handlers running at once, as grpcio's thread pool limited them; further
-# calls wait with their stream open. Health checks are not counted, so the
-# daemon still gets responses when many transfers run.
-MAX_RUNNING_HANDLERS = 128
+# Handlers running at once; further calls wait with their stream open.
+# Health checks are not counted, so the daemon still gets responses when
+# many transfers run. Each file transfer runs five threads. At 2,000
+# components and 1,000,000 files on 2 cores, 32 took 311 s and 194 MiB at
+# peak. 128 took 932 s and 267 MiB, under heavier load from other work
+# (docs/benchmarks.md, "Large scale").
+MAX_RUNNING_HANDLERS = 32
 # Streams the daemon may open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
 MAX_CONCURRENT_STREAMS = 4096
 # How long close() waits for the reader and writer threads.
