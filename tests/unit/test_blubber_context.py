@@ -468,3 +468,13 @@ def test_manifest_unknown_variant_located(tmp_path: Path) -> None:
     line = manifest.splitlines()[caught.value.location.line - 1]
     assert line.strip() == "variant: dsit"
     assert 'did you mean "dist"?' in caught.value.message
+
+
+def test_ignore_file_beside_config_link_outside(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    config = write(context / ".pipeline" / "blubber.yaml", DIST)
+    write(tmp_path / "elsewhere", "secret\n")
+    link = context / ".pipeline" / "blubber.yaml.dockerignore"
+    link.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UserInputError, match="is an absolute path, outside"):
+        find_ignore_file(context, config)

@@ -52,18 +52,27 @@ def find_ignore_file(context: Path, config: Path) -> Path | None:
     BuildKit would not read the file it points to.
     """
     beside_config = config.with_name(config.name + IGNORE_FILE_NAME)
+    directory = beside_config.parent.resolve()
+    if beside_config.is_symlink() and directory.is_relative_to(context.resolve()):
+        # The same rule as for the context's own ignore file below.
+        inside = directory.relative_to(context.resolve()) / beside_config.name
+        _resolve_ignore_file(context, inside.as_posix())
     if beside_config.is_file():
         return beside_config
-    try:
-        resolved = resolve_in_context(context, IGNORE_FILE_NAME)
-    except ContextPathError as error:
-        raise UserInputError(
-            f"the ignore file {IGNORE_FILE_NAME} {error.reason}, so BuildKit "
-            "cannot read it; make it a regular file or a link inside the context"
-        ) from error
+    resolved = _resolve_ignore_file(context, IGNORE_FILE_NAME)
     if resolved is None or not resolved.is_file():
         return None
     return context / IGNORE_FILE_NAME
+
+
+def _resolve_ignore_file(context: Path, relative: str) -> Path | None:
+    try:
+        return resolve_in_context(context, relative)
+    except ContextPathError as error:
+        raise UserInputError(
+            f"the ignore file {relative} {error.reason}, so BuildKit "
+            "cannot read it; make it a regular file or a link inside the context"
+        ) from error
 
 
 def read_ignore_file(path: Path) -> tuple[ExcludePattern, ...]:
