@@ -48,8 +48,9 @@ def find_ignore_file(context: Path, config: Path) -> Path | None:
     """Return the ignore file that applies to ``config`` built in ``context``.
 
     ``context`` must be absolute. Raises UserInputError when the context's
-    ``.dockerignore`` is a symlink that leads out of the context, because
-    BuildKit would not read the file it points to.
+    ``.dockerignore``, or a ``<config>.dockerignore`` inside the context, is
+    a symlink that leads out of the context, because BuildKit would not read
+    the file it points to.
     """
     beside_config = config.with_name(config.name + IGNORE_FILE_NAME)
     directory = beside_config.parent.resolve()
