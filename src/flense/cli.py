@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import secrets
@@ -547,6 +548,7 @@ def _run_build(args: argparse.Namespace) -> int:
         if compiled is not None:
             log.info("building the compiled LLB definition %s", source.name)
             _warn_layout_options(args, "for a compiled LLB definition")
+            _check_definition_context(compiled, _context_dir(args.context))
             definition = compiled
         else:
             # The manifest is checked now and compiled once the engine's
@@ -567,6 +569,49 @@ def _run_build(args: argparse.Namespace) -> int:
     )
     run_build(request)
     return 0
+
+
+def _check_definition_context(definition: llb.Definition, context: Path) -> None:
+    """Reject a definition whose component directories are not in ``context``.
+
+    The engine would fail only after the transfer, with "not found" and no
+    hint, when the definition is built from another directory than the
+    one flense compile ran in.
+    """
+    for entry in definition.ops:
+        source = entry.op.source
+        if source.identifier != "local://context":
+            continue
+        try:
+            includes = json.loads(source.attrs.get("local.includepattern", "[]"))
+        except ValueError:
+            continue
+        for pattern in includes:
+            path = _literal_path(pattern) if isinstance(pattern, str) else None
+            if path is not None and not os.path.lexists(context / path):
+                raise UsageError(
+                    f"the definition reads {path!r} from the local directory "
+                    f"context, which is not in {context}; run flense build in "
+                    "the directory where flense compile ran, or pass --context "
+                    "with it"
+                )
+
+
+def _literal_path(pattern: str) -> str | None:
+    """Return the path a pattern of flense.patterns.escape names, else None."""
+    characters: list[str] = []
+    escaped = False
+    for character in pattern:
+        if escaped:
+            characters.append(character)
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif character in "*?[":
+            return None
+        else:
+            characters.append(character)
+    return "".join(characters) or None
 
 
 def _warn_layout_options(args: argparse.Namespace, reason: str) -> None:

@@ -417,3 +417,19 @@ def test_layout_options_warning(caplog, options, expected):
         _warn_layout_options(args, "with --variant")
 
     assert [record.getMessage() for record in caplog.records] == [expected]
+
+
+def test_build_definition_needs_its_context(tmp_path):
+    definition = tmp_path / "def.pb"
+    definition.write_bytes(flense("compile", ".pipeline/manifest.yaml").stdout)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    result = flense("build", str(definition), "--context", str(empty), text=True)
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].startswith(
+        "flense: error: the definition reads 'mediawiki' from the local "
+        f"directory context, which is not in {empty.resolve()}; run flense "
+        "build in the directory where flense compile ran"
+    )
