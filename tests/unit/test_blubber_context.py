@@ -332,8 +332,8 @@ def test_standalone_context_names(tmp_path: Path) -> None:
     graph = standalone_graph(
         config, "dist", context=tmp_path, resolver=TABLE, platform=AMD64
     )
-    shown = names(graph.state)
-    assert shown[:2] == ["[context] transfer", "[context] context"]
+    vertex_names = names(graph.state)
+    assert vertex_names[:2] == ["[context] transfer", "[context] context"]
 
 
 def test_standalone_names_do_not_change_digests(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ A local copy source that is missing, excluded from the transfer or reached
 through a symlink that leaves the context fails only after the build has
 started, with BuildKit's ``failed to calculate checksum ... not found``.
 These checks report it when the variant is compiled, at the line of the
-config that names the path.
+config that names the path. Sources with a wildcard, and the exclusion
+check when the patterns have "!" exceptions, are left to BuildKit.
 """
 
 from __future__ import annotations

@@ -51,9 +51,9 @@ from flense.blubber.instructions import Stage
 from flense.blubber.localsources import check_local_sources
 from flense.blubber.output import check_output_directory
 from flense.builders.base import BuildSettings, ComponentOutput, local_unique
+from flense.builders.copy import component_local
 from flense.errors import Location, UserInputError
 from flense.manifest import Component
-from flense.patterns import escape
 
 __all__ = [
     "CompiledVariant",
@@ -150,34 +150,12 @@ def manifest_context(
     the component's ignore file (see ``context_excludes``), so no build step
     can read another component's files or an excluded file.
     """
-    # The same local as flense.builders.copy.component_local, which has no
-    # parameter for the ignore file's patterns.
     exclude = [item.text for item in component_excludes(settings, ignore_file)]
-    include: list[str] = []
-    if component.source != ".":
-        prefix = escape(component.source)
-        include = [prefix]
-        exclude = [_anchor(pattern, prefix) for pattern in exclude]
-    local = llb.local(
-        settings.local_name,
-        include=include,
-        exclude=exclude,
-        shared_key_hint=f"flense:{component.source}",
-        unique=settings.local_unique,
-        name=f"[{component.name}] transfer",
-        description={"flense.component": component.name},
-    )
+    local = component_local(component, settings, exclude=exclude)
     source = "/" if component.source == "." else f"/{component.source}"
     return _rerooted(
         local, source, component.name, {"flense.component": component.name}
     )
-
-
-def _anchor(pattern: str, prefix: str) -> str:
-    """Re-anchor an ignore-file pattern from a component root to the context."""
-    if pattern.startswith("!"):
-        return "!" + _anchor(pattern[1:], prefix)
-    return f"{prefix}/{pattern}"
 
 
 def component_excludes(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flense import llb
 from flense.builders.base import BuildSettings, ComponentOutput
 from flense.manifest import Component
@@ -9,26 +11,31 @@ from flense.patterns import escape
 
 
 def component_local(
-    component: Component, settings: BuildSettings, *, step: str = "transfer"
+    component: Component,
+    settings: BuildSettings,
+    *,
+    step: str = "transfer",
+    exclude: Sequence[str] | None = None,
 ) -> llb.State:
     """Return a local source that sends only this component's files.
 
     The include pattern limits the transfer to the component's directory and
-    the manifest's excludes, re-anchored inside it, are applied by the
-    sender: excluded files never leave the client. A shared-key hint per
-    component lets the daemon diff each component against its own previous
-    transfer, so a rebuild sends only what changed.
+    the excludes (the manifest's unless ``exclude`` is given, relative to
+    the component), re-anchored inside it, are applied by the sender:
+    excluded files never leave the client. A shared-key hint per component
+    lets the daemon diff each component against its own previous transfer,
+    so a rebuild sends only what changed.
     """
+    patterns = list(settings.exclude if exclude is None else exclude)
     include: list[str] = []
-    exclude = list(settings.exclude)
     if component.source != ".":
         prefix = escape(component.source)
         include = [prefix]
-        exclude = [_anchor(pattern, prefix) for pattern in settings.exclude]
+        patterns = [_anchor(pattern, prefix) for pattern in patterns]
     return llb.local(
         settings.local_name,
         include=include,
-        exclude=exclude,
+        exclude=patterns,
         shared_key_hint=f"flense:{component.source}",
         unique=settings.local_unique,
         name=f"[{component.name}] {step}",

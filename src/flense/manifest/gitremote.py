@@ -69,7 +69,7 @@ def check_git_remote(text: str, location: Location) -> None:
             "from 1 to 65535",
             location,
         ) from None
-    if parts.query or "?" in url.split("#", 1)[0]:
+    if "?" in url.split("#", 1)[0]:
         raise UserInputError(
             f"git remote {quote(text)} has a query (?...), which flense does "
             "not pass to git; write the ref and subdirectory as #REF:SUBDIR",
@@ -96,7 +96,8 @@ def _check_fragment(text: str, fragment: str, location: Location) -> None:
             "branch, tag or full commit SHA",
             location,
         )
-    if subdir and posixpath.normpath(subdir).startswith(".."):
+    cleaned = posixpath.normpath(subdir) if subdir else ""
+    if cleaned == ".." or cleaned.startswith("../"):
         raise UserInputError(
             f"git subdirectory {quote(subdir)} in {quote(text)} leaves the "
             "repository; name a directory inside it",
