@@ -863,3 +863,14 @@ def test_manifest_files_unchanged(tmp_path: Path) -> None:
 
     after = {p: p.stat().st_mtime_ns for p in context.rglob("*")}
     assert after == before
+
+
+def test_manifest_git_subdirectory_dot_name(tmp_path: Path) -> None:
+    manifest = load(
+        tmp_path,
+        HEADER
+        + "  - git: https://example.org/x.git#main:..x/y\n"
+        + "    destination: x\n",
+    )
+
+    assert manifest.components[0].git == "https://example.org/x.git#main:..x/y"
